@@ -1,0 +1,1 @@
+"""Billing API: checkout, payment capture and an exact token ledger."""

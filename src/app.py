@@ -1,0 +1,65 @@
+"""The application factory: ``flask --app src.app`` and ``gunicorn 'src.app:create_app()'``."""
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from src.cli import register_cli
+from src.config import Settings
+from src.container import Container
+from src.database import configure_engine
+from src.errors import register_error_handlers
+from src.extensions import db, jwt, migrate
+from src.json_provider import DecimalJSONProvider
+from src.openapi import spec
+from src.request_context import register_request_id
+from src.routes import register_blueprints
+from src.security import register_jwt_handlers
+
+MIGRATIONS_DIRECTORY = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+class BillingApp(Flask):
+    """Flask with a typed handle on the dependency-injector container."""
+
+    container: Container
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> BillingApp:
+    """Build an app from the environment, ``config`` overriding it (tests pass their own).
+
+    Nothing is migrated here: ``flask db upgrade`` is an explicit step (bin/run does it).
+    """
+    settings = Settings(**dict(config or {}))
+    app = BillingApp(__name__)
+    app.json = DecimalJSONProvider(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(settings.flask_config(app.instance_path))
+    _configure_logging(settings.LOG_LEVEL)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
+    jwt.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    app.container = Container(settings=settings)
+
+    register_request_id(app)
+    register_error_handlers(app)
+    register_jwt_handlers(jwt)
+    register_blueprints(app)
+    spec.register(app)
+    register_cli(app)
+    return app
+
+
+def _configure_logging(level: str) -> None:
+    """Plain stdlib logging, unless a server (gunicorn) has configured handlers already."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    root.setLevel(level.upper())

@@ -1,0 +1,143 @@
+"""Domain errors with stable codes, and the one place that turns errors into JSON.
+
+Services raise these; routes never catch them. Every error body has the same shape:
+``{"error": {"code": "...", "message": "...", "details": ...}}``. Anything that is not an
+``ApiError`` is a bug: it is logged with the request id and answered as a bare 500, so no
+exception text ever reaches a client.
+"""
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Base of every error a client may see; ``code`` is the stable, machine-readable part."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class ValidationFailed(ApiError):
+    status_code = 400
+    code = "validation_failed"
+
+
+class MalformedJson(ApiError):
+    status_code = 400
+    code = "malformed_json"
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    """A missing resource; the code is ``<resource>_not_found`` (Lago's convention)."""
+
+    status_code = 404
+
+    def __init__(self, resource: str, message: str | None = None) -> None:
+        text = message or f"{resource.replace('_', ' ').capitalize()} not found."
+        super().__init__(text, code=f"{resource}_not_found")
+        self.resource = resource
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidState(ApiError):
+    """A transition the current status does not allow (e.g. capturing a cancelled invoice)."""
+
+    status_code = 409
+    code = "invalid_state"
+
+
+class PaymentRequired(ApiError):
+    status_code = 402
+    code = "payment_required"
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+    code = "unprocessable"
+
+
+class AmountMismatch(Unprocessable):
+    code = "amount_mismatch"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+class ProviderError(ApiError):
+    """A payment provider refused or failed a call; its own message is not passed on verbatim."""
+
+    status_code = 502
+    code = "provider_error"
+
+
+def _json(status: int, body: dict[str, Any]) -> tuple[Response, int]:
+    return jsonify(body), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the JSON renderers for domain errors, HTTP errors and unexpected failures."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError) -> tuple[Response, int]:
+        return _json(error.status_code, error.to_dict())
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
+        body = {"error": {"code": code, "message": error.description or error.name}}
+        return _json(status, body)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_down(error: OperationalError) -> tuple[Response, int]:
+        logger.error("database unavailable (request %s): %s", g.get("request_id"), error.orig)
+        body = {"error": {"code": "database_unavailable", "message": "Try again shortly."}}
+        return _json(503, body)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> tuple[Response, int]:
+        request_id = g.get("request_id")
+        logger.exception("unhandled error (request %s)", request_id)
+        message = "An unexpected error occurred. Quote the request id when reporting it."
+        body = {"error": {"code": "internal_error", "message": message, "request_id": request_id}}
+        return _json(500, body)

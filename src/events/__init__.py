@@ -1,0 +1,1 @@
+"""Domain events, the unit of work and the dispatcher."""

@@ -1,0 +1,12 @@
+"""Flask extensions, created unbound and attached to an app in ``create_app`` (init_app pattern)."""
+
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from src.models.base import Base
+
+# Models derive from our own typed Base; Flask-SQLAlchemy shares its metadata and sessions.
+db = SQLAlchemy(metadata=Base.metadata)
+migrate = Migrate()
+jwt = JWTManager()

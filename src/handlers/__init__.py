@@ -1,0 +1,1 @@
+"""Command handlers: one per command, orchestrating services inside the dispatcher's transaction."""

@@ -1,0 +1,35 @@
+"""Subscription plans of the catalog."""
+
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from src.models.base import Base, IdMixin, TimestampMixin, currency_check, status_enum
+
+
+class BillingPeriod(StrEnum):
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+    ONE_TIME = "one_time"
+
+
+class Plan(IdMixin, TimestampMixin, Base):
+    """A plan a user can subscribe to; ``code`` is the stable key the seed command upserts by."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("price_minor >= 0", name="price_non_negative"),
+        currency_check(),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[Decimal] = mapped_column("price_minor")
+    currency: Mapped[str] = mapped_column(String(3))
+    billing_period: Mapped[BillingPeriod] = mapped_column(
+        status_enum(BillingPeriod, "plan_billing_period")
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)

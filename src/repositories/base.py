@@ -1,0 +1,35 @@
+"""What every repository shares: the session type and unique-violation translation."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, scoped_session
+
+SessionProxy = scoped_session[Session]
+
+
+class DuplicateRow(Exception):
+    """A unique constraint refused a row; ``constraint`` names it, for the service to map."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(constraint or "unique constraint")
+        self.constraint = constraint
+
+
+def constraint_name(error: IntegrityError) -> str | None:
+    """The violated constraint's name: psycopg2 reports it; SQLite only in the message."""
+    diag = getattr(error.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if isinstance(name, str):
+        return name
+    return str(error.orig) if error.orig is not None else None
+
+
+@contextmanager
+def unique_violations_as_duplicates() -> Iterator[None]:
+    """Turn an IntegrityError from a unique constraint into ``DuplicateRow``."""
+    try:
+        yield
+    except IntegrityError as error:
+        raise DuplicateRow(constraint_name(error)) from error

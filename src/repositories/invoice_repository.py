@@ -1,0 +1,67 @@
+"""Invoices, their line items and their numbers."""
+
+import uuid
+
+from sqlalchemy import Integer, cast, func, select, text
+
+from src.models.invoice import Invoice, InvoiceStatus
+from src.pagination import Cursor, PageResult
+from src.repositories.base import SessionProxy
+from src.repositories.pagination import newest_first_page
+
+INVOICE_NUMBER_SEQUENCE = "invoice_number_seq"
+
+
+class InvoiceRepository:
+    def __init__(self, session: SessionProxy) -> None:
+        self._session = session
+
+    def get(self, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice | None:
+        """Load an invoice; ``for_update`` row-locks it, serialising captures of one invoice."""
+        return self._session.get(
+            Invoice, invoice_id, with_for_update=for_update, populate_existing=for_update
+        )
+
+    def get_for_user(self, invoice_id: uuid.UUID, user_id: uuid.UUID) -> Invoice | None:
+        query = select(Invoice).where(Invoice.id == invoice_id, Invoice.user_id == user_id)
+        return self._session.scalar(query)
+
+    def list_page(
+        self,
+        *,
+        user_id: uuid.UUID | None,
+        status: InvoiceStatus | None,
+        limit: int,
+        after: Cursor | None,
+    ) -> PageResult[Invoice]:
+        """Newest first; ``user_id=None`` lists every user's invoices (admin view)."""
+        query = select(Invoice)
+        if user_id is not None:
+            query = query.where(Invoice.user_id == user_id)
+        if status is not None:
+            query = query.where(Invoice.status == status)
+        return newest_first_page(self._session, query, Invoice.created_at, Invoice.id, limit, after)
+
+    def next_number(self) -> int:
+        """The next invoice number.
+
+        PostgreSQL uses a sequence: no lock, no contention between concurrent checkouts, and
+        a rolled-back checkout leaves a gap (numbers are unique and increasing, not gapless).
+        The embedded SQLite has no sequences, and it serialises writers anyway, so there the
+        highest number plus one is safe; the unique constraint backs both.
+        """
+        bind = self._session.get_bind()
+        if bind.dialect.name == "postgresql":
+            value = self._session.scalar(text(f"SELECT nextval('{INVOICE_NUMBER_SEQUENCE}')"))
+        else:
+            value = self._session.scalar(
+                select(
+                    func.coalesce(func.max(cast(func.substr(Invoice.number, 5), Integer)), 0) + 1
+                )
+            )
+        return int(value or 1)
+
+    def add(self, invoice: Invoice) -> Invoice:
+        self._session.add(invoice)
+        self._session.flush()
+        return invoice

@@ -1,0 +1,26 @@
+"""Token bundle purchases."""
+
+import uuid
+
+from src.models.token_bundle import TokenBundlePurchase
+from src.repositories.base import SessionProxy
+
+
+class TokenBundlePurchaseRepository:
+    def __init__(self, session: SessionProxy) -> None:
+        self._session = session
+
+    def get(
+        self, purchase_id: uuid.UUID, *, for_update: bool = False
+    ) -> TokenBundlePurchase | None:
+        return self._session.get(
+            TokenBundlePurchase,
+            purchase_id,
+            with_for_update=for_update,
+            populate_existing=for_update,
+        )
+
+    def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase:
+        self._session.add(purchase)
+        self._session.flush()
+        return purchase

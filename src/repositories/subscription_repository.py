@@ -1,0 +1,33 @@
+"""Subscriptions of users."""
+
+import uuid
+
+from sqlalchemy import select
+
+from src.models.subscription import Subscription, SubscriptionStatus
+from src.repositories.base import SessionProxy, unique_violations_as_duplicates
+
+OPEN_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
+
+
+class SubscriptionRepository:
+    def __init__(self, session: SessionProxy) -> None:
+        self._session = session
+
+    def get(self, subscription_id: uuid.UUID, *, for_update: bool = False) -> Subscription | None:
+        return self._session.get(
+            Subscription, subscription_id, with_for_update=for_update, populate_existing=for_update
+        )
+
+    def find_open_for_user(self, user_id: uuid.UUID) -> Subscription | None:
+        """The user's pending or active subscription (the partial unique index allows one)."""
+        query = select(Subscription).where(
+            Subscription.user_id == user_id, Subscription.status.in_(OPEN_STATUSES)
+        )
+        return self._session.scalar(query)
+
+    def add(self, subscription: Subscription) -> Subscription:
+        with unique_violations_as_duplicates():
+            self._session.add(subscription)
+            self._session.flush()
+        return subscription

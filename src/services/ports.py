@@ -1,0 +1,102 @@
+"""The repository interfaces the services depend on.
+
+The SQL repositories satisfy them structurally; the unit tests' in-memory fakes do too, so a
+service's rules can be tested in microseconds without a database.
+"""
+
+import uuid
+from typing import Protocol, TypeVar
+
+from src.models.addon import AddOn, AddOnSubscription
+from src.models.idempotency_key import IdempotencyKey
+from src.models.invoice import Invoice, InvoiceStatus
+from src.models.plan import Plan
+from src.models.subscription import Subscription
+from src.models.token_bundle import TokenBundle, TokenBundlePurchase
+from src.models.user import User
+from src.pagination import Cursor, PageResult
+
+CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
+
+
+class UserRepositoryPort(Protocol):
+    def get(self, user_id: uuid.UUID) -> User | None: ...
+
+    def get_by_email(self, email: str) -> User | None: ...
+
+    def add(self, user: User) -> User: ...
+
+
+class CatalogRepositoryPort(Protocol[CatalogItemT]):
+    def get(self, item_id: uuid.UUID) -> CatalogItemT | None: ...
+
+    def get_by_code(self, code: str) -> CatalogItemT | None: ...
+
+    def list_active(self) -> list[CatalogItemT]: ...
+
+    def add(self, item: CatalogItemT) -> CatalogItemT: ...
+
+
+class SubscriptionRepositoryPort(Protocol):
+    def get(
+        self, subscription_id: uuid.UUID, *, for_update: bool = False
+    ) -> Subscription | None: ...
+
+    def find_open_for_user(self, user_id: uuid.UUID) -> Subscription | None: ...
+
+    def add(self, subscription: Subscription) -> Subscription: ...
+
+
+class PurchaseRepositoryPort(Protocol):
+    def get(
+        self, purchase_id: uuid.UUID, *, for_update: bool = False
+    ) -> TokenBundlePurchase | None: ...
+
+    def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase: ...
+
+
+class AddOnSubscriptionRepositoryPort(Protocol):
+    def get(
+        self, addon_subscription_id: uuid.UUID, *, for_update: bool = False
+    ) -> AddOnSubscription | None: ...
+
+    def find_open(self, user_id: uuid.UUID, add_on_id: uuid.UUID) -> AddOnSubscription | None: ...
+
+    def list_for_subscription(self, subscription_id: uuid.UUID) -> list[AddOnSubscription]: ...
+
+    def add(self, addon_subscription: AddOnSubscription) -> AddOnSubscription: ...
+
+
+class InvoiceRepositoryPort(Protocol):
+    def get(self, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice | None: ...
+
+    def get_for_user(self, invoice_id: uuid.UUID, user_id: uuid.UUID) -> Invoice | None: ...
+
+    def list_page(
+        self,
+        *,
+        user_id: uuid.UUID | None,
+        status: InvoiceStatus | None,
+        limit: int,
+        after: Cursor | None,
+    ) -> PageResult[Invoice]: ...
+
+    def next_number(self) -> int: ...
+
+    def add(self, invoice: Invoice) -> Invoice: ...
+
+
+class IdempotencyKeyRepositoryPort(Protocol):
+    def find(self, user_id: uuid.UUID, key: str) -> IdempotencyKey | None: ...
+
+    def try_claim(self, record: IdempotencyKey) -> bool: ...
+
+
+class PasswordHasherPort(Protocol):
+    """argon2-cffi's ``PasswordHasher`` fits this; verify raises on mismatch."""
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str: ...
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool: ...
+
+    def check_needs_rehash(self, hash: str | bytes) -> bool: ...

@@ -1,0 +1,42 @@
+"""Subscriptions: one open (pending or active) per user."""
+
+import uuid
+
+from src.errors import Conflict
+from src.models.plan import Plan
+from src.models.subscription import Subscription, SubscriptionStatus
+from src.repositories.base import DuplicateRow
+from src.services.ports import SubscriptionRepositoryPort
+
+
+class SubscriptionService:
+    def __init__(self, subscriptions: SubscriptionRepositoryPort) -> None:
+        self._subscriptions = subscriptions
+
+    def create_pending(self, user_id: uuid.UUID, plan: Plan) -> Subscription:
+        """A PENDING subscription; 409 ``subscription_exists`` if one is pending or active.
+
+        The service check gives the friendly answer; the partial unique index gives the same
+        answer to the loser of two concurrent checkouts.
+        """
+        if self._subscriptions.find_open_for_user(user_id) is not None:
+            raise self._exists()
+        subscription = Subscription(
+            user_id=user_id, plan_id=plan.id, plan=plan, status=SubscriptionStatus.PENDING
+        )
+        try:
+            return self._subscriptions.add(subscription)
+        except DuplicateRow as error:
+            raise self._exists() from error
+
+    def find_active(self, user_id: uuid.UUID) -> Subscription | None:
+        subscription = self._subscriptions.find_open_for_user(user_id)
+        if subscription is None or subscription.status is not SubscriptionStatus.ACTIVE:
+            return None
+        return subscription
+
+    @staticmethod
+    def _exists() -> Conflict:
+        return Conflict(
+            "You already have a pending or active subscription.", code="subscription_exists"
+        )

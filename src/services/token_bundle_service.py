@@ -1,0 +1,35 @@
+"""Token bundles and their purchases."""
+
+import uuid
+
+from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurchase
+from src.services.catalog_rules import require_purchasable
+from src.services.ports import CatalogRepositoryPort, PurchaseRepositoryPort
+
+
+class TokenBundleService:
+    def __init__(
+        self, bundles: CatalogRepositoryPort[TokenBundle], purchases: PurchaseRepositoryPort
+    ) -> None:
+        self._bundles = bundles
+        self._purchases = purchases
+
+    def list_active(self) -> list[TokenBundle]:
+        return self._bundles.list_active()
+
+    def get_active(self, bundle_id: uuid.UUID) -> TokenBundle:
+        return require_purchasable(self._bundles.get(bundle_id), "token_bundle")
+
+    def create_purchase(
+        self, user_id: uuid.UUID, bundle: TokenBundle, quantity: int
+    ) -> TokenBundlePurchase:
+        """A PENDING purchase of ``quantity`` bundles; the token amount is fixed from now on."""
+        purchase = TokenBundlePurchase(
+            user_id=user_id,
+            bundle_id=bundle.id,
+            bundle=bundle,
+            quantity=quantity,
+            token_amount=bundle.token_amount,
+            status=PurchaseStatus.PENDING,
+        )
+        return self._purchases.add(purchase)

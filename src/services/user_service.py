@@ -1,0 +1,81 @@
+"""Accounts: registration, password checks, admin promotion."""
+
+import uuid
+
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from src.errors import Conflict, Forbidden, NotFound, Unauthorized
+from src.models.user import User, UserRole
+from src.repositories.base import DuplicateRow
+from src.services.ports import PasswordHasherPort, UserRepositoryPort
+
+INVALID_CREDENTIALS = "invalid_credentials"
+
+
+class UserService:
+    def __init__(self, users: UserRepositoryPort, password_hasher: PasswordHasherPort) -> None:
+        self._users = users
+        self._hasher = password_hasher
+
+    def register(self, email: str, password: str) -> User:
+        """Create a user; a taken e-mail (also under a concurrent race) is 409 ``email_taken``."""
+        if self._users.get_by_email(email) is not None:
+            raise self._email_taken()
+        user = User(email=email, password_hash=self._hasher.hash(password), role=UserRole.USER)
+        try:
+            return self._users.add(user)
+        except DuplicateRow as error:
+            raise self._email_taken() from error
+
+    def authenticate(self, email: str, password: str) -> User:
+        """Check a password. Unknown e-mail and wrong password get the same 401.
+
+        An unknown e-mail still costs one Argon2 hash, so response time does not reveal
+        which e-mails have accounts.
+        """
+        user = self._users.get_by_email(email)
+        if user is None:
+            self._hasher.hash(password)
+            raise self._invalid_credentials()
+        try:
+            self._hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError) as error:
+            raise self._invalid_credentials() from error
+        if self._hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self._hasher.hash(password)
+        return user
+
+    def ensure_admin(self, email: str, password: str | None) -> tuple[User, bool]:
+        """Promote an existing user, or create an admin (which needs a password).
+
+        Returns the user and whether it was created. An existing password is left alone.
+        """
+        user = self._users.get_by_email(email)
+        if user is not None:
+            user.role = UserRole.ADMIN
+            return user, False
+        if not password:
+            raise ValueError("A password is needed to create a new admin.")
+        admin = User(email=email, password_hash=self._hasher.hash(password), role=UserRole.ADMIN)
+        return self._users.add(admin), True
+
+    def get(self, user_id: uuid.UUID) -> User:
+        user = self._users.get(user_id)
+        if user is None:
+            raise NotFound("user")
+        return user
+
+    def require_admin(self, user_id: uuid.UUID) -> User:
+        """The role is read from the database on every admin call, so a demotion is immediate."""
+        user = self._users.get(user_id)
+        if user is None or not user.is_admin:
+            raise Forbidden("This action needs the admin role.")
+        return user
+
+    @staticmethod
+    def _email_taken() -> Conflict:
+        return Conflict("An account with this e-mail already exists.", code="email_taken")
+
+    @staticmethod
+    def _invalid_credentials() -> Unauthorized:
+        return Unauthorized("E-mail or password is wrong.", code=INVALID_CREDENTIALS)

@@ -1,0 +1,112 @@
+"""Fixtures for every tier.
+
+Integration and end-to-end tests run against a real PostgreSQL: a database is created for the
+run (on ``TEST_DATABASE_URL``'s server, default the local one), migrated with ``flask db
+upgrade``, truncated after each test and dropped at the end. Where no server answers but the
+PostgreSQL binaries exist, pytest-postgresql starts a throw-away server; otherwise the run
+stops with a message saying what to install. Unit tests touch none of this.
+"""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from pytest_postgresql import factories
+from sqlalchemy import text
+
+from src.app import BillingApp, create_app
+from src.extensions import db
+from tests.support import database
+
+pg_ctl = database.find_pg_ctl()
+postgresql_fallback_proc = factories.postgresql_proc(executable=pg_ctl or "pg_ctl", port=None)
+
+TEST_SETTINGS: dict[str, Any] = {
+    "APP_ENV": "testing",
+    "SECRET_KEY": "test-secret-key",
+    "JWT_SECRET_KEY": "test-jwt-secret-key-with-32-bytes!",
+    "PAYMENT_WEBHOOK_SECRET": "whsec_test_generic_webhook_secret",
+    # Cheap Argon2 parameters: hashing speed is not what these tests measure.
+    "PASSWORD_HASH_TIME_COST": 1,
+    "PASSWORD_HASH_MEMORY_KIB": 1024,
+    "PASSWORD_HASH_PARALLELISM": 1,
+    "DB_POOL_SIZE": 20,
+    "DB_MAX_OVERFLOW": 60,
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from the folder it lives in."""
+    for item in items:
+        tier = Path(str(item.fspath)).parent.name
+        if tier in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(scope="session")
+def server_url(request: pytest.FixtureRequest) -> str:
+    url = database.admin_url()
+    if database.is_reachable(url):
+        return url
+    if pg_ctl is None:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {url} and no PostgreSQL binaries were found. "
+            "Install PostgreSQL (e.g. `apt-get install postgresql`), start it, or point "
+            "TEST_DATABASE_URL at a server (postgresql://user@host:port/postgres).",
+            returncode=3,
+        )
+    proc = request.getfixturevalue("postgresql_fallback_proc")
+    return f"postgresql://{proc.user}@{proc.host}:{proc.port}/postgres"
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database for this run, migrated to head by Flask-Migrate."""
+    name = f"billing_test_{uuid.uuid4().hex[:12]}"
+    database.create_database(server_url, name)
+    url = database.with_database(server_url, name)
+    app = create_app({**TEST_SETTINGS, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    app.container.unwire()
+    yield url
+    database.drop_database(server_url, name)
+
+
+def _truncate_all(app: BillingApp) -> None:
+    with app.app_context():
+        tables = [table.name for table in db.metadata.sorted_tables]
+        db.session.execute(text(f"TRUNCATE TABLE {', '.join(tables)} CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture
+def app_settings(database_url: str) -> dict[str, Any]:
+    """Override this fixture (or extend the dict) to run a test with other settings."""
+    return {**TEST_SETTINGS, "DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def app(app_settings: dict[str, Any]) -> Iterator[BillingApp]:
+    application = create_app(app_settings)
+    yield application
+    _truncate_all(application)
+    application.container.unwire()
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: BillingApp) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: BillingApp) -> FlaskCliRunner:
+    return app.test_cli_runner()
