@@ -40,5 +40,4 @@ def create_admin(
         except ValueError as error:
             raise click.UsageError(str(error)) from error
         uow.commit()
-    verb = "created" if created else "promoted to admin"
-    click.echo(f"{user.email} {verb}")
+    click.echo(f"{user.email} created as admin" if created else f"{user.email} is now an admin")
