@@ -5,6 +5,7 @@ JSON. Nothing here ever rounds silently: an amount with more precision than its 
 is an error, because a rounded payment is a wrong payment.
 """
 
+import re
 from decimal import Decimal, InvalidOperation
 
 # Every supported currency has two decimal places, which lets the database store all amounts as
@@ -13,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 MINOR_UNIT_EXPONENT = 2
 SUPPORTED_CURRENCIES: frozenset[str] = frozenset({"USD", "EUR", "GBP"})
 _QUANTUM = Decimal(1).scaleb(-MINOR_UNIT_EXPONENT)
+_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 class MoneyError(ValueError):
@@ -30,6 +32,10 @@ def normalize_currency(code: str) -> str:
 
 def quantize(amount: Decimal) -> Decimal:
     """Return ``amount`` with exactly two decimal places, refusing anything that would round."""
+    if not isinstance(amount, Decimal):
+        raise MoneyError(f"Amounts must be Decimal, not {type(amount).__name__}.")
+    if not amount.is_finite():
+        raise MoneyError(f"Amount {amount} is not a finite decimal.")
     try:
         quantized = amount.quantize(_QUANTUM)
     except InvalidOperation as error:
@@ -46,6 +52,8 @@ def to_minor_units(amount: Decimal) -> int:
 
 def from_minor_units(units: int) -> Decimal:
     """Convert minor units (``4900``) to a two-place ``Decimal`` (``Decimal('49.00')``)."""
+    if not isinstance(units, int) or isinstance(units, bool):
+        raise MoneyError(f"Minor units must be an int, not {type(units).__name__}.")
     return Decimal(units).scaleb(-MINOR_UNIT_EXPONENT).quantize(_QUANTUM)
 
 
@@ -55,10 +63,15 @@ def format_amount(amount: Decimal) -> str:
 
 
 def parse_amount(value: str | int | Decimal) -> Decimal:
-    """Parse a decimal string or integer into an exact two-place amount (floats are refused)."""
-    if isinstance(value, float):  # pragma: no cover - guarded by the type, kept for safety
-        raise MoneyError("Amounts must not be floats.")
+    """Parse "49.00", 49 or Decimal("49.00") into an exact two-place amount.
+
+    Floats, booleans and anything but plain digits with an optional fraction are refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise MoneyError(f"Amounts must be decimal strings, ints or Decimals, not {value!r}.")
+    if isinstance(value, str) and not _DECIMAL_TEXT.match(value.strip()):
+        raise MoneyError(f"{value!r} is not a decimal amount.")
     try:
-        return quantize(Decimal(value))
+        return quantize(Decimal(value.strip() if isinstance(value, str) else value))
     except InvalidOperation as error:
         raise MoneyError(f"{value!r} is not a decimal amount.") from error

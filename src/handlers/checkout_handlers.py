@@ -40,8 +40,10 @@ class _Order:
 class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
     """Creates everything PENDING; nothing is granted until a payment is captured.
 
-    Every lookup and rule runs before the first write, and the dispatcher's transaction
-    covers the writes, so a refused or failed checkout leaves no row behind.
+    Catalog lookups, currency and duplicate checks run before the first write; the rules that
+    need the user's rows (subscription_exists, add_on_exists, add_on_requires_subscription) run
+    as the rows are created. Either way the dispatcher's single transaction covers every write,
+    so a refused or failed checkout leaves no row behind.
     """
 
     def __init__(

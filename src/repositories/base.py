@@ -17,6 +17,16 @@ class DuplicateRow(Exception):
         self.constraint = constraint
 
 
+UNIQUE_VIOLATION_SQLSTATE = "23505"
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """True for unique-constraint violations only (not CHECK, NOT NULL or foreign keys)."""
+    if getattr(error.orig, "pgcode", None) == UNIQUE_VIOLATION_SQLSTATE:
+        return True
+    return str(error.orig).startswith("UNIQUE constraint failed")
+
+
 def constraint_name(error: IntegrityError) -> str | None:
     """The violated constraint's name: psycopg2 reports it; SQLite only in the message."""
     diag = getattr(error.orig, "diag", None)
@@ -28,8 +38,10 @@ def constraint_name(error: IntegrityError) -> str | None:
 
 @contextmanager
 def unique_violations_as_duplicates() -> Iterator[None]:
-    """Turn an IntegrityError from a unique constraint into ``DuplicateRow``."""
+    """Turn an IntegrityError from a unique constraint into ``DuplicateRow``; others pass."""
     try:
         yield
     except IntegrityError as error:
+        if not is_unique_violation(error):
+            raise
         raise DuplicateRow(constraint_name(error)) from error

@@ -1,0 +1,135 @@
+"""The real services and handlers wired over the fakes, as src/container.py wires them over SQL."""
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from src.events.base import EventResult
+from src.events.checkout_events import CheckoutRequestedEvent
+from src.handlers.checkout_handlers import CheckoutHandler
+from src.models.addon import AddOn
+from src.models.plan import BillingPeriod, Plan
+from src.models.subscription import Subscription, SubscriptionStatus
+from src.models.token_bundle import TokenBundle
+from src.schemas.checkout import CheckoutOutcome
+from src.services.addon_service import AddOnService
+from src.services.idempotency_service import IdempotencyService
+from src.services.invoice_service import InvoiceService
+from src.services.plan_service import PlanService
+from src.services.subscription_service import SubscriptionService
+from src.services.token_bundle_service import TokenBundleService
+from tests.unit.fakes import (
+    FakeAddOnSubscriptionRepository,
+    FakeCatalogRepository,
+    FakeIdempotencyKeyRepository,
+    FakeInvoiceRepository,
+    FakePurchaseRepository,
+    FakeSubscriptionRepository,
+)
+
+
+@dataclass
+class Billing:
+    """Every fake repository of a checkout, and the services built on them."""
+
+    plans: FakeCatalogRepository[Plan] = field(default_factory=FakeCatalogRepository)
+    bundles: FakeCatalogRepository[TokenBundle] = field(default_factory=FakeCatalogRepository)
+    add_ons: FakeCatalogRepository[AddOn] = field(default_factory=FakeCatalogRepository)
+    subscriptions: FakeSubscriptionRepository = field(default_factory=FakeSubscriptionRepository)
+    purchases: FakePurchaseRepository = field(default_factory=FakePurchaseRepository)
+    addon_subscriptions: FakeAddOnSubscriptionRepository = field(
+        default_factory=FakeAddOnSubscriptionRepository
+    )
+    invoices: FakeInvoiceRepository = field(default_factory=FakeInvoiceRepository)
+    keys: FakeIdempotencyKeyRepository = field(default_factory=FakeIdempotencyKeyRepository)
+
+    def subscription_service(self) -> SubscriptionService:
+        return SubscriptionService(subscriptions=self.subscriptions)
+
+    def add_on_service(self) -> AddOnService:
+        return AddOnService(add_ons=self.add_ons, addon_subscriptions=self.addon_subscriptions)
+
+    def invoice_service(self) -> InvoiceService:
+        return InvoiceService(invoices=self.invoices)
+
+    def idempotency_service(self) -> IdempotencyService:
+        return IdempotencyService(keys=self.keys)
+
+    def checkout_handler(self) -> CheckoutHandler:
+        return CheckoutHandler(
+            plan_service=PlanService(plans=self.plans),
+            subscription_service=self.subscription_service(),
+            token_bundle_service=TokenBundleService(bundles=self.bundles, purchases=self.purchases),
+            add_on_service=self.add_on_service(),
+            invoice_service=self.invoice_service(),
+            idempotency_service=self.idempotency_service(),
+        )
+
+    def checkout(self, user_id: uuid.UUID, **fields: Any) -> EventResult[CheckoutOutcome]:
+        """Handle one checkout command (the dispatcher's transaction is not involved)."""
+        return self.checkout_handler().handle(CheckoutRequestedEvent(user_id=user_id, **fields))
+
+    def row_counts(self) -> dict[str, int]:
+        return {
+            "subscriptions": len(self.subscriptions.rows),
+            "purchases": len(self.purchases.rows),
+            "addon_subscriptions": len(self.addon_subscriptions.rows),
+            "invoices": len(self.invoices.rows),
+            "idempotency_keys": len(self.keys.rows),
+        }
+
+    def plan(
+        self,
+        price: str = "49.00",
+        currency: str = "USD",
+        active: bool = True,
+        name: str = "Pro",
+    ) -> Plan:
+        return self.plans.add(
+            Plan(
+                code=f"plan-{uuid.uuid4().hex[:8]}",
+                name=name,
+                price=Decimal(price),
+                currency=currency,
+                billing_period=BillingPeriod.MONTHLY,
+                is_active=active,
+            )
+        )
+
+    def bundle(
+        self, tokens: int = 50, price: str = "49.00", currency: str = "USD", active: bool = True
+    ) -> TokenBundle:
+        return self.bundles.add(
+            TokenBundle(
+                code=f"bundle-{uuid.uuid4().hex[:8]}",
+                name=f"{tokens} Tokens",
+                token_amount=tokens,
+                price=Decimal(price),
+                currency=currency,
+                is_active=active,
+            )
+        )
+
+    def add_on(
+        self, price: str = "9.00", currency: str = "USD", active: bool = True, name: str = "Support"
+    ) -> AddOn:
+        return self.add_ons.add(
+            AddOn(
+                code=f"addon-{uuid.uuid4().hex[:8]}",
+                name=name,
+                price=Decimal(price),
+                currency=currency,
+                billing_period=BillingPeriod.YEARLY,
+                is_active=active,
+            )
+        )
+
+    def subscription(
+        self, user_id: uuid.UUID, status: SubscriptionStatus, plan: Plan | None = None
+    ) -> Subscription:
+        """A subscription already in the store (e.g. activated by an earlier payment)."""
+        plan = plan or self.plan()
+        return self.subscriptions.add(
+            Subscription(user_id=user_id, plan_id=plan.id, plan=plan, status=status)
+        )
