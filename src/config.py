@@ -48,8 +48,11 @@ class Settings(BaseSettings):
         if not self.DATABASE_URL:
             return f"sqlite:///{Path(instance_path) / 'billing.db'}"
         url = self.DATABASE_URL
-        if url.startswith("postgres://"):  # the Heroku-style alias SQLAlchemy refuses
-            url = "postgresql://" + url[len("postgres://") :]
+        for alias in ("postgres://", "postgresql://"):
+            # SQLAlchemy 2.1 picks psycopg 3 for a bare "postgresql://"; this project ships
+            # psycopg2 (the design card's driver), so the driver is named explicitly.
+            if url.startswith(alias):
+                url = "postgresql+psycopg2://" + url[len(alias) :]
         return url
 
     def secret(self, name: Literal["SECRET_KEY", "JWT_SECRET_KEY"]) -> str:

@@ -16,6 +16,7 @@ from src.extensions import db
 from src.handlers.auth_handlers import LoginHandler, RegisterUserHandler
 from src.handlers.checkout_handlers import CheckoutHandler
 from src.handlers.listeners import AuditLogListener
+from src.handlers.payment_handlers import PaymentCapturedHandler
 from src.repositories.addon_subscription_repository import AddOnSubscriptionRepository
 from src.repositories.catalog_repository import (
     AddOnRepository,
@@ -25,17 +26,22 @@ from src.repositories.catalog_repository import (
 from src.repositories.health_repository import HealthRepository
 from src.repositories.idempotency_repository import IdempotencyKeyRepository
 from src.repositories.invoice_repository import InvoiceRepository
+from src.repositories.payment_repository import PaymentRepository
 from src.repositories.purchase_repository import TokenBundlePurchaseRepository
 from src.repositories.subscription_repository import SubscriptionRepository
+from src.repositories.token_repository import TokenRepository
 from src.repositories.user_repository import UserRepository
 from src.services.addon_service import AddOnService
 from src.services.catalog_seed import CatalogSeeder
 from src.services.idempotency_service import IdempotencyService
 from src.services.invoice_service import InvoiceService
+from src.services.payment_service import PaymentService
 from src.services.plan_service import PlanService
 from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import TokenBundleService
+from src.services.token_service import TokenService
 from src.services.user_service import UserService
+from src.webhook_signatures import SignedPayloadVerifier
 
 
 def _session() -> object:
@@ -67,6 +73,8 @@ class Container(containers.DeclarativeContainer):
     invoice_repository = providers.Factory(InvoiceRepository, session=session)
     idempotency_repository = providers.Factory(IdempotencyKeyRepository, session=session)
     health_repository = providers.Factory(HealthRepository, session=session)
+    token_repository = providers.Factory(TokenRepository, session=session)
+    payment_repository = providers.Factory(PaymentRepository, session=session)
 
     # Services
     user_service = providers.Factory(
@@ -84,6 +92,13 @@ class Container(containers.DeclarativeContainer):
     )
     invoice_service = providers.Factory(InvoiceService, invoices=invoice_repository)
     idempotency_service = providers.Factory(IdempotencyService, keys=idempotency_repository)
+    token_service = providers.Factory(TokenService, tokens=token_repository)
+    payment_service = providers.Factory(PaymentService, payments=payment_repository)
+    payment_webhook_verifier = providers.Factory(
+        SignedPayloadVerifier,
+        secret=settings.provided.PAYMENT_WEBHOOK_SECRET,
+        tolerance_seconds=settings.provided.PAYMENT_WEBHOOK_TOLERANCE_SECONDS,
+    )
     catalog_seeder = providers.Factory(
         CatalogSeeder,
         plans=plan_repository,
@@ -104,11 +119,22 @@ class Container(containers.DeclarativeContainer):
         idempotency_service=idempotency_service,
     )
 
+    payment_captured_handler = providers.Factory(
+        PaymentCapturedHandler,
+        invoice_service=invoice_service,
+        subscription_service=subscription_service,
+        token_bundle_service=token_bundle_service,
+        token_service=token_service,
+        add_on_service=add_on_service,
+        payment_service=payment_service,
+    )
+
     command_handlers = providers.Dict(
         {
             "user.registration_requested": register_user_handler.provider,
             "user.login_requested": login_handler.provider,
             "checkout.requested": checkout_handler.provider,
+            "payment.captured": payment_captured_handler.provider,
         }
     )
 

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -108,6 +109,22 @@ class ProviderError(ApiError):
 
     status_code = 502
     code = "provider_error"
+
+
+def validation_failed(error: ValidationError) -> ApiError:
+    """A pydantic error as the API's 400: field paths and messages, never the input values."""
+    items = error.errors(include_url=False, include_input=False)
+    if any(item["type"] == "json_invalid" for item in items):
+        return MalformedJson("The request body is not valid JSON.")
+    details = [
+        {
+            "field": ".".join(str(part) for part in item["loc"]),
+            "message": item["msg"],
+            "type": item["type"],
+        }
+        for item in items
+    ]
+    return ValidationFailed("The request is not valid.", details=details)
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[Response, int]:

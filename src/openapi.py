@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
 
-from src.errors import ValidationFailed
+from src.errors import ValidationFailed, validation_failed
 from src.schemas.common import ErrorResponse
 
 BEARER: dict[str, list[str]] = {"bearerAuth": []}
@@ -30,19 +30,9 @@ def _raise_validation_failed(
     """spectree calls this before the view; a pydantic error becomes our 400 with field details."""
     if error is None:
         return
-    details = (
-        [
-            {
-                "field": ".".join(str(part) for part in item["loc"]),
-                "message": item["msg"],
-                "type": item["type"],
-            }
-            for item in error.errors(include_url=False, include_input=False)
-        ]
-        if isinstance(error, ValidationError)
-        else None
-    )
-    raise ValidationFailed("The request is not valid.", details=details)
+    if isinstance(error, ValidationError):
+        raise validation_failed(error)
+    raise ValidationFailed("The request is not valid.")
 
 
 spec = SpecTree(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from src.models.base import Base, IdMixin, TimestampMixin, currency_check, status_enum
 from src.models.plan import BillingPeriod
-from src.models.subscription import SubscriptionStatus
+from src.models.subscription import Subscription, SubscriptionStatus
 
 
 class AddOn(IdMixin, TimestampMixin, Base):
@@ -60,3 +60,4 @@ class AddOnSubscription(IdMixin, TimestampMixin, Base):
     cancelled_at: Mapped[datetime | None]
 
     add_on: Mapped[AddOn] = relationship(lazy="joined")
+    subscription: Mapped[Subscription] = relationship()

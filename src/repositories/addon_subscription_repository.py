@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from src.models.addon import AddOnSubscription
 from src.models.subscription import SubscriptionStatus
-from src.repositories.base import SessionProxy, unique_violations_as_duplicates
+from src.repositories.base import SessionProxy, get_locked, unique_violations_as_duplicates
 
 
 class AddOnSubscriptionRepository:
@@ -16,12 +16,9 @@ class AddOnSubscriptionRepository:
     def get(
         self, addon_subscription_id: uuid.UUID, *, for_update: bool = False
     ) -> AddOnSubscription | None:
-        return self._session.get(
-            AddOnSubscription,
-            addon_subscription_id,
-            with_for_update=for_update,
-            populate_existing=for_update,
-        )
+        if for_update:
+            return get_locked(self._session, AddOnSubscription, addon_subscription_id)
+        return self._session.get(AddOnSubscription, addon_subscription_id)
 
     def find_open(self, user_id: uuid.UUID, add_on_id: uuid.UUID) -> AddOnSubscription | None:
         query = select(AddOnSubscription).where(

@@ -3,10 +3,29 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from typing import Any, TypeVar
+
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 SessionProxy = scoped_session[Session]
+ModelT = TypeVar("ModelT")
+
+
+def get_locked(session: SessionProxy, model: type[ModelT], row_id: Any) -> ModelT | None:
+    """Load one row and lock it (``SELECT ... FOR UPDATE OF <its table>``) until commit.
+
+    ``OF`` keeps the lock on this table only, so eager-loaded relations (outer joins) neither
+    get locked nor make PostgreSQL refuse the statement. The row is refreshed from the database.
+    """
+    query = (
+        select(model)
+        .where(model.id == row_id)  # type: ignore[attr-defined]
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).unique().one_or_none()
 
 
 class DuplicateRow(Exception):

@@ -6,7 +6,7 @@ from sqlalchemy import Integer, cast, func, select, text
 
 from src.models.invoice import Invoice, InvoiceStatus
 from src.pagination import Cursor, PageResult
-from src.repositories.base import SessionProxy
+from src.repositories.base import SessionProxy, get_locked, unique_violations_as_duplicates
 from src.repositories.pagination import newest_first_page
 
 INVOICE_NUMBER_SEQUENCE = "invoice_number_seq"
@@ -18,9 +18,9 @@ class InvoiceRepository:
 
     def get(self, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice | None:
         """Load an invoice; ``for_update`` row-locks it, serialising captures of one invoice."""
-        return self._session.get(
-            Invoice, invoice_id, with_for_update=for_update, populate_existing=for_update
-        )
+        if for_update:
+            return get_locked(self._session, Invoice, invoice_id)
+        return self._session.get(Invoice, invoice_id)
 
     def get_for_user(self, invoice_id: uuid.UUID, user_id: uuid.UUID) -> Invoice | None:
         query = select(Invoice).where(Invoice.id == invoice_id, Invoice.user_id == user_id)
@@ -60,6 +60,12 @@ class InvoiceRepository:
                 )
             )
         return int(value or 1)
+
+    def save(self, invoice: Invoice) -> Invoice:
+        """Flush changes now, so a unique violation surfaces here as ``DuplicateRow``."""
+        with unique_violations_as_duplicates():
+            self._session.flush()
+        return invoice
 
     def add(self, invoice: Invoice) -> Invoice:
         self._session.add(invoice)

@@ -3,7 +3,7 @@
 import uuid
 
 from src.models.token_bundle import TokenBundlePurchase
-from src.repositories.base import SessionProxy
+from src.repositories.base import SessionProxy, get_locked
 
 
 class TokenBundlePurchaseRepository:
@@ -13,12 +13,9 @@ class TokenBundlePurchaseRepository:
     def get(
         self, purchase_id: uuid.UUID, *, for_update: bool = False
     ) -> TokenBundlePurchase | None:
-        return self._session.get(
-            TokenBundlePurchase,
-            purchase_id,
-            with_for_update=for_update,
-            populate_existing=for_update,
-        )
+        if for_update:
+            return get_locked(self._session, TokenBundlePurchase, purchase_id)
+        return self._session.get(TokenBundlePurchase, purchase_id)
 
     def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase:
         self._session.add(purchase)

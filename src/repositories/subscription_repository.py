@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import select
 
 from src.models.subscription import Subscription, SubscriptionStatus
-from src.repositories.base import SessionProxy, unique_violations_as_duplicates
+from src.repositories.base import SessionProxy, get_locked, unique_violations_as_duplicates
 
 OPEN_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
 
@@ -15,9 +15,9 @@ class SubscriptionRepository:
         self._session = session
 
     def get(self, subscription_id: uuid.UUID, *, for_update: bool = False) -> Subscription | None:
-        return self._session.get(
-            Subscription, subscription_id, with_for_update=for_update, populate_existing=for_update
-        )
+        if for_update:
+            return get_locked(self._session, Subscription, subscription_id)
+        return self._session.get(Subscription, subscription_id)
 
     def find_open_for_user(self, user_id: uuid.UUID) -> Subscription | None:
         """The user's pending or active subscription (the partial unique index allows one)."""

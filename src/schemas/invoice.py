@@ -26,3 +26,11 @@ class InvoiceOut(ResponseModel):
     created_at: datetime
     paid_at: datetime | None
     line_items: list[LineItemOut]
+
+
+class AdminInvoiceOut(InvoiceOut):
+    """An invoice in the admin view: whose it is and what paid it."""
+
+    user_id: uuid.UUID
+    provider: str | None
+    payment_reference: str | None

@@ -1,11 +1,14 @@
 """Add-ons and add-on subscriptions."""
 
 import uuid
+from datetime import datetime
 
-from src.errors import Conflict, ValidationFailed
+from src.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from src.models.addon import AddOn, AddOnSubscription
+from src.models.plan import BillingPeriod
 from src.models.subscription import Subscription, SubscriptionStatus
 from src.repositories.base import DuplicateRow
+from src.services.billing_periods import period_end
 from src.services.catalog_rules import require_purchasable
 from src.services.ports import AddOnSubscriptionRepositoryPort, CatalogRepositoryPort
 
@@ -51,6 +54,28 @@ class AddOnService:
             return self._addon_subscriptions.add(addon_subscription)
         except DuplicateRow as error:
             raise self._exists(add_on) from error
+
+    def activate(self, addon_subscription_id: uuid.UUID, now: datetime) -> AddOnSubscription:
+        """PENDING → ACTIVE. Expiry follows the add-on's own period, but a recurring add-on
+        never outlives its parent subscription, which must be active by now."""
+        addon_subscription = self._addon_subscriptions.get(addon_subscription_id, for_update=True)
+        if addon_subscription is None:
+            raise NotFound("add_on_subscription")
+        if addon_subscription.status is not SubscriptionStatus.PENDING:
+            raise InvalidState("Only a pending add-on can be activated.", code="add_on_not_pending")
+        parent = addon_subscription.subscription
+        if parent.status is not SubscriptionStatus.ACTIVE:
+            raise InvalidState(
+                "The add-on's subscription is not active.", code="add_on_parent_inactive"
+            )
+        expires_at = period_end(now, addon_subscription.add_on.billing_period)
+        recurring = addon_subscription.add_on.billing_period is not BillingPeriod.ONE_TIME
+        if recurring and expires_at is not None and parent.expires_at is not None:
+            expires_at = min(expires_at, parent.expires_at)
+        addon_subscription.status = SubscriptionStatus.ACTIVE
+        addon_subscription.starts_at = now
+        addon_subscription.expires_at = expires_at
+        return addon_subscription
 
     @staticmethod
     def _exists(add_on: AddOn) -> Conflict:

@@ -3,11 +3,13 @@
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from src.errors import NotFound, ValidationFailed
+from src.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from src.models.invoice import Invoice, InvoiceLineItem, InvoiceStatus, LineItemType
 from src.pagination import Cursor, PageResult
+from src.repositories.base import DuplicateRow
 from src.services.ports import InvoiceRepositoryPort
 
 ZERO = Decimal("0.00")
@@ -76,6 +78,58 @@ class InvoiceService:
         if invoice is None:
             raise NotFound("invoice")
         return invoice
+
+    def find(self, invoice_id: uuid.UUID) -> Invoice | None:
+        return self._invoices.get(invoice_id)
+
+    def get_for_capture(self, invoice_id: uuid.UUID) -> Invoice:
+        """The invoice, row-locked until commit: concurrent captures of it run one at a time."""
+        invoice = self._invoices.get(invoice_id, for_update=True)
+        if invoice is None:
+            raise NotFound("invoice")
+        return invoice
+
+    @staticmethod
+    def already_settled_by(invoice: Invoice, provider: str, reference: str) -> bool:
+        """True when this very payment settled the invoice before (a duplicate delivery).
+
+        Another payment for a settled invoice is 409 ``invoice_already_paid``; an invoice that
+        can no longer be paid (cancelled, expired) is 409 ``invoice_not_payable``.
+        """
+        if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.REFUNDED):
+            if (invoice.provider, invoice.payment_reference) == (provider, reference):
+                return True
+            raise Conflict(
+                f"Invoice {invoice.number} is already paid by another payment.",
+                code="invoice_already_paid",
+            )
+        if invoice.status is not InvoiceStatus.PENDING:
+            raise InvalidState(
+                f"Invoice {invoice.number} is {invoice.status.value} and cannot be paid.",
+                code="invoice_not_payable",
+            )
+        return False
+
+    def mark_paid(self, invoice: Invoice, provider: str, reference: str, now: datetime) -> Invoice:
+        """PENDING → PAID. One provider payment settles one invoice: reusing a reference that
+        already paid another invoice is 409 ``payment_reference_reused``."""
+        invoice.status = InvoiceStatus.PAID
+        invoice.provider = provider
+        invoice.payment_reference = reference
+        invoice.paid_at = now
+        try:
+            return self._invoices.save(invoice)
+        except DuplicateRow as error:
+            raise Conflict(
+                "This payment reference already settled another invoice.",
+                code="payment_reference_reused",
+            ) from error
+
+    def list_all(
+        self, status: InvoiceStatus | None, limit: int, after: Cursor | None
+    ) -> PageResult[Invoice]:
+        """Every user's invoices (the admin view), newest first."""
+        return self._invoices.list_page(user_id=None, status=status, limit=limit, after=after)
 
     def list_for_user(
         self, user_id: uuid.UUID, limit: int, after: Cursor | None

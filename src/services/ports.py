@@ -10,11 +10,14 @@ from typing import Protocol, TypeVar
 from src.models.addon import AddOn, AddOnSubscription
 from src.models.idempotency_key import IdempotencyKey
 from src.models.invoice import Invoice, InvoiceStatus
+from src.models.payment import Payment
 from src.models.plan import Plan
 from src.models.subscription import Subscription
 from src.models.token_bundle import TokenBundle, TokenBundlePurchase
+from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
 from src.models.user import User
-from src.pagination import Cursor, PageResult
+from src.pagination import Cursor, PageResult, SequenceCursor
+from src.repositories.token_repository import BalanceChange, LedgerPage
 
 CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
 
@@ -83,6 +86,8 @@ class InvoiceRepositoryPort(Protocol):
 
     def next_number(self) -> int: ...
 
+    def save(self, invoice: Invoice) -> Invoice: ...
+
     def add(self, invoice: Invoice) -> Invoice: ...
 
 
@@ -90,6 +95,37 @@ class IdempotencyKeyRepositoryPort(Protocol):
     def find(self, user_id: uuid.UUID, key: str) -> IdempotencyKey | None: ...
 
     def try_claim(self, record: IdempotencyKey) -> bool: ...
+
+
+class TokenRepositoryPort(Protocol):
+    def get_balance(self, user_id: uuid.UUID) -> UserTokenBalance | None: ...
+
+    def apply_change(
+        self, user_id: uuid.UUID, balance_delta: int, purchased_delta: int, spent_delta: int
+    ) -> BalanceChange | None: ...
+
+    def open_balance(self, user_id: uuid.UUID) -> None: ...
+
+    def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction: ...
+
+    def find_transaction(
+        self,
+        transaction_type: TokenTransactionType,
+        reference_type: str,
+        reference_id: uuid.UUID,
+    ) -> TokenTransaction | None: ...
+
+    def list_transactions(
+        self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None
+    ) -> LedgerPage: ...
+
+
+class PaymentRepositoryPort(Protocol):
+    def add(self, payment: Payment) -> Payment: ...
+
+    def get(self, payment_id: uuid.UUID, *, for_update: bool = False) -> Payment | None: ...
+
+    def list_for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]: ...
 
 
 class PasswordHasherPort(Protocol):

@@ -1,11 +1,13 @@
 """Subscriptions: one open (pending or active) per user."""
 
 import uuid
+from datetime import datetime
 
-from src.errors import Conflict
+from src.errors import Conflict, InvalidState, NotFound
 from src.models.plan import Plan
 from src.models.subscription import Subscription, SubscriptionStatus
 from src.repositories.base import DuplicateRow
+from src.services.billing_periods import period_end
 from src.services.ports import SubscriptionRepositoryPort
 
 
@@ -28,6 +30,22 @@ class SubscriptionService:
             return self._subscriptions.add(subscription)
         except DuplicateRow as error:
             raise self._exists() from error
+
+    def activate(self, subscription_id: uuid.UUID, now: datetime) -> Subscription:
+        """PENDING → ACTIVE from ``now`` for one billing period; anything else is refused."""
+        subscription = self._subscriptions.get(subscription_id, for_update=True)
+        if subscription is None:
+            raise NotFound("subscription")
+        if subscription.status is not SubscriptionStatus.PENDING:
+            raise InvalidState(
+                f"Only a pending subscription can be activated (this one is "
+                f"{subscription.status.value}).",
+                code="subscription_not_pending",
+            )
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.starts_at = now
+        subscription.expires_at = period_end(now, subscription.plan.billing_period)
+        return subscription
 
     def find_active(self, user_id: uuid.UUID) -> Subscription | None:
         subscription = self._subscriptions.find_open_for_user(user_id)

@@ -1,7 +1,9 @@
 """Token bundles and their purchases."""
 
 import uuid
+from datetime import datetime
 
+from src.errors import InvalidState, NotFound
 from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurchase
 from src.services.catalog_rules import require_purchasable
 from src.services.ports import CatalogRepositoryPort, PurchaseRepositoryPort
@@ -33,3 +35,18 @@ class TokenBundleService:
             status=PurchaseStatus.PENDING,
         )
         return self._purchases.add(purchase)
+
+    def complete_purchase(self, purchase_id: uuid.UUID, now: datetime) -> TokenBundlePurchase:
+        """PENDING → COMPLETED; the caller credits ``purchase.total_tokens`` in the same
+        transaction."""
+        purchase = self._purchases.get(purchase_id, for_update=True)
+        if purchase is None:
+            raise NotFound("token_bundle_purchase")
+        if purchase.status is not PurchaseStatus.PENDING:
+            raise InvalidState(
+                f"Only a pending purchase can be completed (this one is {purchase.status.value}).",
+                code="purchase_not_pending",
+            )
+        purchase.status = PurchaseStatus.COMPLETED
+        purchase.completed_at = now
+        return purchase

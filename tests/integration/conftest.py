@@ -1,5 +1,6 @@
 """Fixtures for HTTP tests against PostgreSQL."""
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -13,6 +14,14 @@ from src.models.plan import Plan
 from src.models.token_bundle import TokenBundle
 from tests.support.api import ApiClient, RegisteredUser
 from tests.support.catalog import CatalogBuilder
+from tests.support.ledger import assert_ledger_consistent
+
+
+@pytest.fixture(autouse=True)
+def ledger_invariant(app: BillingApp) -> Iterator[None]:
+    """After every integration test: balance == sum(ledger), newest balance_after == balance."""
+    yield
+    assert_ledger_consistent(app)
 
 
 @pytest.fixture
@@ -23,6 +32,15 @@ def api(client: FlaskClient) -> ApiClient:
 @pytest.fixture
 def user(api: ApiClient) -> RegisteredUser:
     return api.register()
+
+
+@pytest.fixture
+def admin(api: ApiClient, runner: FlaskCliRunner) -> RegisteredUser:
+    """A user promoted with `flask users create-admin` (token issued after promotion)."""
+    registered = api.register()
+    result = runner.invoke(args=["users", "create-admin", registered.email])
+    assert result.exit_code == 0, result.output
+    return api.login(registered.email)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask.testing import FlaskClient
+from flask_jwt_extended import decode_token
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count()
@@ -46,6 +47,28 @@ class ApiClient:
         return RegisteredUser(
             id=uuid.UUID(body["user"]["id"]), email=email, token=body["access_token"]
         )
+
+    def login(self, email: str, password: str = PASSWORD) -> RegisteredUser:
+        response = self.client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.get_json()
+        token = response.get_json()["access_token"]
+        with self.client.application.app_context():
+            user_id = uuid.UUID(decode_token(token)["sub"])
+        return RegisteredUser(id=user_id, email=email, token=token)
+
+    def balance(self, user: RegisteredUser) -> dict[str, Any]:
+        response = self.client.get("/api/v1/user/tokens/balance", headers=user.headers)
+        assert response.status_code == 200, response.get_json()
+        body: dict[str, Any] = response.get_json()
+        return body
+
+    def invoice(self, user: RegisteredUser, invoice_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/api/v1/user/invoices/{invoice_id}", headers=user.headers)
+        assert response.status_code == 200, response.get_json()
+        body: dict[str, Any] = response.get_json()
+        return body
 
     def checkout(
         self,

@@ -192,6 +192,16 @@ class FakeInvoiceRepository:
         self.rows[invoice.id] = invoice
         return invoice
 
+    def save(self, invoice: Invoice) -> Invoice:
+        """Like the unique (provider, payment_reference): one payment settles one invoice."""
+        if invoice.payment_reference is not None and any(
+            (row.provider, row.payment_reference) == (invoice.provider, invoice.payment_reference)
+            for row in self.rows.values()
+            if row.id != invoice.id
+        ):
+            raise DuplicateRow("uq_invoices_provider_payment_reference")
+        return invoice
+
 
 class FakeIdempotencyKeyRepository:
     def __init__(self) -> None:

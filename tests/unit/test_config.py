@@ -79,16 +79,23 @@ def test_unset_database_url_is_sqlite_in_the_instance_folder(
     }
 
 
-def test_heroku_postgres_scheme_is_rewritten() -> None:
-    settings = Settings(DATABASE_URL="postgres://user:pw@db.example:5432/billing", **SECRETS)
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://user:pw@db.example:5432/billing", "postgresql://user:pw@db.example:5432/billing"],
+)
+def test_postgres_urls_name_the_psycopg2_driver(url: str) -> None:
+    """SQLAlchemy 2.1 would pick psycopg 3 for a bare scheme; the project ships psycopg2."""
+    settings = Settings(DATABASE_URL=url, **SECRETS)
 
-    assert settings.database_uri("/unused") == "postgresql://user:pw@db.example:5432/billing"
+    assert settings.database_uri("/unused") == (
+        "postgresql+psycopg2://user:pw@db.example:5432/billing"
+    )
 
 
 @pytest.mark.parametrize(
     "url",
     [
-        "postgresql://user@db.example/billing",
+        "postgresql+psycopg2://user@db.example/billing",
         "postgresql+psycopg://user@db.example/billing",
         "sqlite:////var/lib/billing.db",
         "mysql://user@db.example/postgres://not-a-prefix",
@@ -112,7 +119,7 @@ def test_postgres_gets_pool_settings() -> None:
 
     config = settings.flask_config("/unused")
 
-    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql://db.example/billing"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://db.example/billing"
     options = config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert (options["pool_size"], options["max_overflow"], options["pool_pre_ping"]) == (7, 3, True)
     assert config["JWT_ACCESS_TOKEN_EXPIRES"] == 15 * 60

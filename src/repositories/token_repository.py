@@ -1,0 +1,116 @@
+"""Balances and ledger entries. Balance changes are single conditional UPDATEs."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from src.clock import utc_now
+from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
+from src.pagination import SequenceCursor
+from src.repositories.base import SessionProxy, unique_violations_as_duplicates
+
+
+@dataclass(frozen=True)
+class BalanceChange:
+    """What one UPDATE did: the new balance and the version (= ledger sequence) it got."""
+
+    balance: int
+    version: int
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    items: list[TokenTransaction]
+    next_cursor: SequenceCursor | None
+
+
+class TokenRepository:
+    def __init__(self, session: SessionProxy) -> None:
+        self._session = session
+
+    def get_balance(self, user_id: uuid.UUID) -> UserTokenBalance | None:
+        return self._session.get(UserTokenBalance, user_id, populate_existing=True)
+
+    def apply_change(
+        self, user_id: uuid.UUID, balance_delta: int, purchased_delta: int, spent_delta: int
+    ) -> BalanceChange | None:
+        """Move the balance by ``balance_delta`` unless it would go below zero.
+
+        One ``UPDATE ... WHERE balance + delta >= 0 RETURNING``: the row lock it takes
+        serialises concurrent changes of one user, and the condition makes an overdraft
+        impossible (the CHECK constraint is the last line of defence). ``None`` means the
+        change was refused, or the user has no balance row yet.
+        """
+        statement = (
+            update(UserTokenBalance)
+            .where(
+                UserTokenBalance.user_id == user_id,
+                UserTokenBalance.balance + balance_delta >= 0,
+            )
+            .values(
+                balance=UserTokenBalance.balance + balance_delta,
+                total_purchased=UserTokenBalance.total_purchased + purchased_delta,
+                total_spent=UserTokenBalance.total_spent + spent_delta,
+                version=UserTokenBalance.version + 1,
+                updated_at=utc_now(),
+            )
+            .returning(UserTokenBalance.balance, UserTokenBalance.version)
+            .execution_options(synchronize_session=False)
+        )
+        row = self._session.execute(statement).one_or_none()
+        return None if row is None else BalanceChange(balance=row[0], version=row[1])
+
+    def open_balance(self, user_id: uuid.UUID) -> None:
+        """Create the user's zero balance row if it is missing (safe under concurrency)."""
+        values = {
+            "user_id": user_id,
+            "balance": 0,
+            "total_purchased": 0,
+            "total_spent": 0,
+            "version": 0,
+            "updated_at": utc_now(),
+        }
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            upsert = postgresql_insert(UserTokenBalance).values(**values)
+            self._session.execute(upsert.on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            sqlite_upsert = sqlite_insert(UserTokenBalance).values(**values)
+            self._session.execute(sqlite_upsert.on_conflict_do_nothing())
+        else:  # only PostgreSQL and SQLite are supported; elsewhere a race is a 500
+            self._session.execute(insert(UserTokenBalance).values(**values))
+
+    def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction:
+        with unique_violations_as_duplicates():
+            self._session.add(transaction)
+            self._session.flush()
+        return transaction
+
+    def find_transaction(
+        self,
+        transaction_type: TokenTransactionType,
+        reference_type: str,
+        reference_id: uuid.UUID,
+    ) -> TokenTransaction | None:
+        query = select(TokenTransaction).where(
+            TokenTransaction.transaction_type == transaction_type,
+            TokenTransaction.reference_type == reference_type,
+            TokenTransaction.reference_id == reference_id,
+        )
+        return self._session.scalar(query)
+
+    def list_transactions(
+        self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None
+    ) -> LedgerPage:
+        """Newest first, by the ledger's own sequence (timestamps can tie; sequences cannot)."""
+        query = select(TokenTransaction).where(TokenTransaction.user_id == user_id)
+        if after is not None:
+            query = query.where(TokenTransaction.sequence < after.sequence)
+        query = query.order_by(TokenTransaction.sequence.desc()).limit(limit + 1)
+        rows = list(self._session.scalars(query))
+        if len(rows) <= limit:
+            return LedgerPage(items=rows, next_cursor=None)
+        return LedgerPage(items=rows[:limit], next_cursor=SequenceCursor(rows[limit - 1].sequence))

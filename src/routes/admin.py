@@ -1,0 +1,91 @@
+"""Admin routes: every one needs a JWT of a user whose role is admin (checked in the database)."""
+
+import uuid
+
+from dependency_injector.wiring import Provide, inject
+from flask import Blueprint, g
+from flask_jwt_extended import verify_jwt_in_request
+
+from src.container import Container
+from src.events.dispatcher import EventDispatcher
+from src.events.payment_events import PaymentCapturedEvent
+from src.models.invoice import InvoiceStatus
+from src.openapi import BEARER, ViewResult, responses, spec
+from src.pagination import decode_cursor, encode_cursor
+from src.schemas.common import Page, PageQuery
+from src.schemas.invoice import AdminInvoiceOut
+from src.schemas.payment import CaptureResponse, MarkPaidRequest
+from src.security import current_user_id
+from src.services.invoice_service import InvoiceService
+from src.services.user_service import UserService
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+TAGS = ["admin"]
+MANUAL_PROVIDER = "manual"
+
+
+@bp.before_request
+@inject
+def require_admin(users: UserService = Provide[Container.user_service]) -> None:
+    """401 without a valid token, 403 for a signed-in user who is not an admin."""
+    verify_jwt_in_request()
+    g.admin_id = users.require_admin(current_user_id()).id
+
+
+class AdminInvoiceQuery(PageQuery):
+    status: InvoiceStatus | None = None
+
+
+class AdminInvoicePage(Page[AdminInvoiceOut]):
+    pass
+
+
+@bp.get("/invoices")
+@spec.validate(
+    query=AdminInvoiceQuery,
+    resp=responses({"HTTP_200": AdminInvoicePage}, 401, 403),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def list_invoices(
+    query: AdminInvoiceQuery, invoices: InvoiceService = Provide[Container.invoice_service]
+) -> ViewResult:
+    """Invoices of every user, newest first, optionally of one status."""
+    page = invoices.list_all(query.status, query.limit, decode_cursor(query.cursor))
+    return AdminInvoicePage(
+        items=[AdminInvoiceOut.model_validate(invoice) for invoice in page.items],
+        next_cursor=encode_cursor(page.next_cursor) if page.next_cursor else None,
+    )
+
+
+@bp.post("/invoices/<uuid:invoice_id>/mark-paid")
+@spec.validate(
+    json=MarkPaidRequest,
+    resp=responses({"HTTP_200": CaptureResponse}, 401, 403, 404, 409),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def mark_paid(
+    invoice_id: uuid.UUID,
+    json: MarkPaidRequest,
+    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+) -> ViewResult:
+    """Settle an invoice in full by hand (e.g. a bank transfer); the admin is recorded."""
+    outcome = dispatcher.emit(
+        PaymentCapturedEvent(
+            invoice_id=invoice_id,
+            payment_reference=json.payment_reference,
+            provider=MANUAL_PROVIDER,
+            amount=None,
+            currency=None,
+            recorded_by=g.admin_id,
+            note=json.note,
+        )
+    ).data
+    return CaptureResponse(
+        status=outcome.status,
+        invoice_id=outcome.invoice_id,
+        items_activated=outcome.items_activated,
+    )

@@ -1,0 +1,43 @@
+"""Token balance and ledger entries as their owner sees them."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from src.models.token_ledger import TokenTransaction, TokenTransactionType
+from src.schemas.common import Page, ResponseModel
+
+
+class TokenBalanceOut(ResponseModel):
+    balance: int
+    total_purchased: int
+    total_spent: int
+
+
+class TokenTransactionOut(ResponseModel):
+    id: uuid.UUID
+    amount: int = Field(description="Positive for credits, negative for debits.")
+    type: TokenTransactionType
+    reference_type: str | None
+    reference_id: uuid.UUID | None
+    description: str
+    balance_after: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: TokenTransaction) -> "TokenTransactionOut":
+        return cls(
+            id=entry.id,
+            amount=entry.amount,
+            type=entry.transaction_type,
+            reference_type=entry.reference_type,
+            reference_id=entry.reference_id,
+            description=entry.description,
+            balance_after=entry.balance_after,
+            created_at=entry.created_at,
+        )
+
+
+class TokenTransactionPage(Page[TokenTransactionOut]):
+    pass

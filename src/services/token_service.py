@@ -1,0 +1,130 @@
+"""The token balance and its ledger: every change is one conditional UPDATE plus one entry."""
+
+import uuid
+from dataclasses import dataclass
+
+from src.errors import PaymentRequired
+from src.models.token_ledger import TokenTransaction, TokenTransactionType
+from src.pagination import SequenceCursor
+from src.repositories.token_repository import BalanceChange, LedgerPage
+from src.services.ports import TokenRepositoryPort
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    balance: int
+    total_purchased: int
+    total_spent: int
+
+
+@dataclass(frozen=True)
+class LedgerReference:
+    """What an entry is about, e.g. ("token_bundle_purchase", <purchase id>)."""
+
+    type: str
+    id: uuid.UUID
+
+
+def _counter_deltas(kind: TokenTransactionType, amount: int) -> tuple[int, int]:
+    """How an entry moves (total_purchased, total_spent) besides the balance.
+
+    A usage is spending; refunding a usage un-spends it. A purchase adds to what was bought;
+    refunding a purchase (a negative refund) takes it back. Bonuses and adjustments are
+    neither, so the two totals stay exact.
+    """
+    if kind is TokenTransactionType.PURCHASE:
+        return amount, 0
+    if kind is TokenTransactionType.USAGE:
+        return 0, -amount
+    if kind is TokenTransactionType.REFUND:
+        return (amount, 0) if amount < 0 else (0, -amount)
+    return 0, 0
+
+
+class TokenService:
+    def __init__(self, tokens: TokenRepositoryPort) -> None:
+        self._tokens = tokens
+
+    def credit_tokens(
+        self,
+        user_id: uuid.UUID,
+        amount: int,
+        *,
+        kind: TokenTransactionType,
+        reference: LedgerReference | None,
+        description: str,
+        created_by: uuid.UUID | None = None,
+    ) -> TokenTransaction:
+        """Add ``amount`` (> 0) tokens, inside the caller's transaction."""
+        if amount <= 0:
+            raise ValueError("A credit must be positive.")
+        return self._change(user_id, amount, kind, reference, description, created_by)
+
+    def debit_tokens(
+        self,
+        user_id: uuid.UUID,
+        amount: int,
+        *,
+        kind: TokenTransactionType,
+        reference: LedgerReference | None,
+        description: str,
+        created_by: uuid.UUID | None = None,
+    ) -> TokenTransaction:
+        """Take ``amount`` (> 0) tokens; 402 ``insufficient_tokens``, nothing written, if short."""
+        if amount <= 0:
+            raise ValueError("A debit must be positive.")
+        return self._change(user_id, -amount, kind, reference, description, created_by)
+
+    def get_balance(self, user_id: uuid.UUID) -> BalanceView:
+        row = self._tokens.get_balance(user_id)
+        if row is None:
+            return BalanceView(balance=0, total_purchased=0, total_spent=0)
+        return BalanceView(row.balance, row.total_purchased, row.total_spent)
+
+    def list_transactions(
+        self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None
+    ) -> LedgerPage:
+        return self._tokens.list_transactions(user_id, limit, after)
+
+    def _change(
+        self,
+        user_id: uuid.UUID,
+        amount: int,
+        kind: TokenTransactionType,
+        reference: LedgerReference | None,
+        description: str,
+        created_by: uuid.UUID | None,
+    ) -> TokenTransaction:
+        purchased_delta, spent_delta = _counter_deltas(kind, amount)
+        change = self._apply(user_id, amount, purchased_delta, spent_delta)
+        transaction = TokenTransaction(
+            user_id=user_id,
+            sequence=change.version,
+            amount=amount,
+            transaction_type=kind,
+            reference_type=reference.type if reference else None,
+            reference_id=reference.id if reference else None,
+            description=description,
+            balance_after=change.balance,
+            created_by=created_by,
+        )
+        return self._tokens.add_transaction(transaction)
+
+    def _apply(
+        self, user_id: uuid.UUID, amount: int, purchased_delta: int, spent_delta: int
+    ) -> BalanceChange:
+        change = self._tokens.apply_change(user_id, amount, purchased_delta, spent_delta)
+        if change is not None:
+            return change
+        current = self._tokens.get_balance(user_id)
+        if current is None:
+            self._tokens.open_balance(user_id)
+            change = self._tokens.apply_change(user_id, amount, purchased_delta, spent_delta)
+            if change is not None:
+                return change
+        balance = current.balance if current is not None else 0
+        raise PaymentRequired(
+            "Not enough tokens.",
+            code="insufficient_tokens",
+            details={"balance": balance, "required": -amount},
+        )
