@@ -15,6 +15,7 @@ from src.events.unit_of_work import SqlAlchemyUnitOfWork
 from src.extensions import db
 from src.handlers.auth_handlers import LoginHandler, RegisterUserHandler
 from src.handlers.checkout_handlers import CheckoutHandler
+from src.handlers.invoice_handlers import CancelInvoiceHandler
 from src.handlers.listeners import AuditLogListener
 from src.handlers.payment_handlers import PaymentCapturedHandler
 from src.repositories.addon_subscription_repository import AddOnSubscriptionRepository
@@ -129,12 +130,21 @@ class Container(containers.DeclarativeContainer):
         payment_service=payment_service,
     )
 
+    cancel_invoice_handler = providers.Factory(
+        CancelInvoiceHandler,
+        invoice_service=invoice_service,
+        subscription_service=subscription_service,
+        token_bundle_service=token_bundle_service,
+        add_on_service=add_on_service,
+    )
+
     command_handlers = providers.Dict(
         {
             "user.registration_requested": register_user_handler.provider,
             "user.login_requested": login_handler.provider,
             "checkout.requested": checkout_handler.provider,
             "payment.captured": payment_captured_handler.provider,
+            "invoice.cancellation_requested": cancel_invoice_handler.provider,
         }
     )
 

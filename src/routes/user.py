@@ -9,6 +9,7 @@ from flask_jwt_extended import verify_jwt_in_request
 from src.container import Container
 from src.events.checkout_events import CheckoutRequestedEvent
 from src.events.dispatcher import EventDispatcher
+from src.events.invoice_events import InvoiceCancellationRequestedEvent
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_cursor, encode_cursor
 from src.routes.headers import idempotency_key
@@ -88,3 +89,17 @@ def get_invoice(
 ) -> ViewResult:
     """One of the caller's invoices; another user's invoice is a 404, like a missing one."""
     return InvoiceOut.model_validate(invoices.get_for_user(invoice_id, current_user_id()))
+
+
+@bp.post("/invoices/<uuid:invoice_id>/cancel")
+@spec.validate(
+    resp=responses({"HTTP_200": InvoiceOut}, 401, 404, 409), tags=["invoices"], security=BEARER
+)
+@inject
+def cancel_invoice(
+    invoice_id: uuid.UUID, dispatcher: EventDispatcher = Provide[Container.dispatcher]
+) -> ViewResult:
+    """Abandon a pending invoice: its subscription, purchases and add-ons are cancelled too,
+    which frees the plan slot for another checkout. A paid invoice cannot be cancelled."""
+    event = InvoiceCancellationRequestedEvent(user_id=current_user_id(), invoice_id=invoice_id)
+    return dispatcher.emit(event).data

@@ -55,6 +55,16 @@ class AddOnService:
         except DuplicateRow as error:
             raise self._exists(add_on) from error
 
+    def cancel_pending(self, addon_subscription_id: uuid.UUID, now: datetime) -> AddOnSubscription:
+        addon_subscription = self._addon_subscriptions.get(addon_subscription_id, for_update=True)
+        if addon_subscription is None:
+            raise NotFound("add_on_subscription")
+        if addon_subscription.status is not SubscriptionStatus.PENDING:
+            raise InvalidState("Only a pending add-on can be dropped.", code="add_on_not_pending")
+        addon_subscription.status = SubscriptionStatus.CANCELLED
+        addon_subscription.cancelled_at = now
+        return addon_subscription
+
     def activate(self, addon_subscription_id: uuid.UUID, now: datetime) -> AddOnSubscription:
         """PENDING → ACTIVE. Expiry follows the add-on's own period, but a recurring add-on
         never outlives its parent subscription, which must be active by now."""

@@ -110,6 +110,21 @@ class InvoiceService:
             )
         return False
 
+    def cancel(self, invoice_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> Invoice:
+        """The owner's PENDING invoice → CANCELLED (locked); 409 ``invoice_not_cancellable``."""
+        invoice = self._invoices.get(invoice_id, for_update=True)
+        if invoice is None or invoice.user_id != user_id:
+            raise NotFound("invoice")
+        if invoice.status is not InvoiceStatus.PENDING:
+            raise InvalidState(
+                f"Invoice {invoice.number} is {invoice.status.value}; only a pending invoice "
+                "can be cancelled.",
+                code="invoice_not_cancellable",
+            )
+        invoice.status = InvoiceStatus.CANCELLED
+        invoice.cancelled_at = now
+        return invoice
+
     def mark_paid(self, invoice: Invoice, provider: str, reference: str, now: datetime) -> Invoice:
         """PENDING → PAID. One provider payment settles one invoice: reusing a reference that
         already paid another invoice is 409 ``payment_reference_reused``."""

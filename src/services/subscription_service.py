@@ -47,6 +47,19 @@ class SubscriptionService:
         subscription.expires_at = period_end(now, subscription.plan.billing_period)
         return subscription
 
+    def cancel_pending(self, subscription_id: uuid.UUID, now: datetime) -> Subscription:
+        """An unpaid subscription is dropped with its invoice (it frees the user's plan slot)."""
+        subscription = self._subscriptions.get(subscription_id, for_update=True)
+        if subscription is None:
+            raise NotFound("subscription")
+        if subscription.status is not SubscriptionStatus.PENDING:
+            raise InvalidState(
+                "Only a pending subscription can be dropped.", code="subscription_not_pending"
+            )
+        subscription.status = SubscriptionStatus.CANCELLED
+        subscription.cancelled_at = now
+        return subscription
+
     def find_active(self, user_id: uuid.UUID) -> Subscription | None:
         subscription = self._subscriptions.find_open_for_user(user_id)
         if subscription is None or subscription.status is not SubscriptionStatus.ACTIVE:

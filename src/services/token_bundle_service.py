@@ -36,6 +36,17 @@ class TokenBundleService:
         )
         return self._purchases.add(purchase)
 
+    def cancel_purchase(self, purchase_id: uuid.UUID) -> TokenBundlePurchase:
+        purchase = self._purchases.get(purchase_id, for_update=True)
+        if purchase is None:
+            raise NotFound("token_bundle_purchase")
+        if purchase.status is not PurchaseStatus.PENDING:
+            raise InvalidState(
+                "Only a pending purchase can be cancelled.", code="purchase_not_pending"
+            )
+        purchase.status = PurchaseStatus.CANCELLED
+        return purchase
+
     def complete_purchase(self, purchase_id: uuid.UUID, now: datetime) -> TokenBundlePurchase:
         """PENDING → COMPLETED; the caller credits ``purchase.total_tokens`` in the same
         transaction."""
