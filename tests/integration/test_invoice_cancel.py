@@ -20,11 +20,16 @@ def cancel(client: FlaskClient, user: RegisteredUser, invoice_id: str) -> Any:
 
 
 def test_cancelling_drops_every_pending_item_and_frees_the_plan_slot(
-    app: BillingApp, api: ApiClient, client: FlaskClient, user: RegisteredUser,
+    app: BillingApp,
+    api: ApiClient,
+    client: FlaskClient,
+    user: RegisteredUser,
     demo_catalog: dict[str, Any],
 ) -> None:
     checkout = api.checkout(
-        user, plan_id=demo_catalog["pro-monthly"], token_bundle_ids=(demo_catalog["tokens-50"],),
+        user,
+        plan_id=demo_catalog["pro-monthly"],
+        token_bundle_ids=(demo_catalog["tokens-50"],),
         add_on_ids=(demo_catalog["priority-support"],),
     )
     response = cancel(client, user, checkout["invoice"]["id"])
