@@ -2,7 +2,8 @@
 
 Models are built transiently, so the column defaults a flush would apply (ids, timestamps,
 statuses) are filled by each fake's ``add``; the unique constraints the services rely on are
-imitated by raising ``DuplicateRow`` like the SQL repositories do.
+imitated by raising ``DuplicateRow`` like the SQL repositories do, and the token ledger's
+CHECK constraints by raising ``CheckViolation``.
 """
 
 import uuid
@@ -12,12 +13,15 @@ from src.clock import utc_now
 from src.models.addon import AddOn, AddOnSubscription
 from src.models.idempotency_key import IdempotencyKey
 from src.models.invoice import Invoice, InvoiceStatus
+from src.models.payment import Payment
 from src.models.plan import Plan
 from src.models.subscription import Subscription, SubscriptionStatus
 from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurchase
+from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
 from src.models.user import User, UserRole
-from src.pagination import Cursor, PageResult
+from src.pagination import Cursor, PageResult, SequenceCursor
 from src.repositories.base import DuplicateRow
+from src.repositories.token_repository import BalanceChange, LedgerPage
 
 CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
 OPEN_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
@@ -115,13 +119,18 @@ class FakePurchaseRepository:
 
 
 class FakeAddOnSubscriptionRepository:
-    def __init__(self) -> None:
+    def __init__(self, parents: FakeSubscriptionRepository | None = None) -> None:
         self.rows: dict[uuid.UUID, AddOnSubscription] = {}
+        self.parents = parents
 
     def get(
         self, addon_subscription_id: uuid.UUID, *, for_update: bool = False
     ) -> AddOnSubscription | None:
-        return self.rows.get(addon_subscription_id)
+        """Loads ``subscription`` from ``parents`` when unset, as the ORM's lazy load would."""
+        row = self.rows.get(addon_subscription_id)
+        if row is not None and row.subscription is None and self.parents is not None:
+            row.subscription = self.parents.rows[row.subscription_id]
+        return row
 
     def find_open(self, user_id: uuid.UUID, add_on_id: uuid.UUID) -> AddOnSubscription | None:
         return self._open_for(user_id, add_on_id)
@@ -216,6 +225,117 @@ class FakeIdempotencyKeyRepository:
         apply_defaults(record)
         self.rows[(record.user_id, record.key)] = record
         return True
+
+
+class CheckViolation(Exception):
+    """A CHECK constraint would refuse this row (no passing test should ever see it)."""
+
+
+class FakeTokenRepository:
+    """``apply_change`` is the conditional UPDATE: ``None`` when the row is missing or the
+    balance would go below zero, else the new (balance, version). The ledger's unique
+    constraints raise ``DuplicateRow``; there is no rollback (the dispatcher's job)."""
+
+    def __init__(self) -> None:
+        self.balances: dict[uuid.UUID, UserTokenBalance] = {}
+        self.transactions: list[TokenTransaction] = []
+
+    def get_balance(self, user_id: uuid.UUID) -> UserTokenBalance | None:
+        return self.balances.get(user_id)
+
+    def apply_change(
+        self, user_id: uuid.UUID, balance_delta: int, purchased_delta: int, spent_delta: int
+    ) -> BalanceChange | None:
+        row = self.balances.get(user_id)
+        if row is None or row.balance + balance_delta < 0:
+            return None
+        purchased, spent = row.total_purchased + purchased_delta, row.total_spent + spent_delta
+        if purchased < 0 or spent < 0:
+            raise CheckViolation(f"negative totals: {purchased=}, {spent=}")
+        row.balance += balance_delta
+        row.total_purchased, row.total_spent = purchased, spent
+        row.version, row.updated_at = row.version + 1, utc_now()
+        return BalanceChange(balance=row.balance, version=row.version)
+
+    def open_balance(self, user_id: uuid.UUID) -> None:
+        if user_id not in self.balances:
+            self.balances[user_id] = UserTokenBalance(
+                user_id=user_id,
+                balance=0,
+                total_purchased=0,
+                total_spent=0,
+                version=0,
+                updated_at=utc_now(),
+            )
+
+    def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction:
+        """Like uq (user_id, sequence) and uq (transaction_type, reference_type, reference_id);
+        a NULL never collides, as in SQL."""
+        new = transaction
+        if new.amount == 0 or new.balance_after < 0:
+            raise CheckViolation(f"amount={new.amount}, balance_after={new.balance_after}")
+        if any(
+            (row.user_id, row.sequence) == (new.user_id, new.sequence) for row in self.transactions
+        ):
+            raise DuplicateRow("uq_token_transactions_user_id_sequence")
+        if new.reference_type is not None and new.reference_id is not None:
+            if self.find_transaction(new.transaction_type, new.reference_type, new.reference_id):
+                raise DuplicateRow("uq_token_transactions_transaction_type_reference")
+        apply_defaults(new)
+        self.transactions.append(new)
+        return new
+
+    def find_transaction(
+        self, transaction_type: TokenTransactionType, reference_type: str, reference_id: uuid.UUID
+    ) -> TokenTransaction | None:
+        key = (transaction_type, reference_type, reference_id)
+        return next(
+            (
+                t
+                for t in self.transactions
+                if (t.transaction_type, t.reference_type, t.reference_id) == key
+            ),
+            None,
+        )
+
+    def list_transactions(
+        self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None
+    ) -> LedgerPage:
+        rows = self.entries_for(user_id)[::-1]
+        rows = [row for row in rows if after is None or row.sequence < after.sequence]
+        if len(rows) <= limit:
+            return LedgerPage(items=rows, next_cursor=None)
+        return LedgerPage(items=rows[:limit], next_cursor=SequenceCursor(rows[limit - 1].sequence))
+
+    def entries_for(self, user_id: uuid.UUID) -> list[TokenTransaction]:
+        """The user's ledger, oldest first."""
+        mine = (row for row in self.transactions if row.user_id == user_id)
+        return sorted(mine, key=lambda row: row.sequence)
+
+    def ledger_mismatches(self) -> dict[uuid.UUID, tuple[int, int]]:
+        """{user: (balance, sum of ledger)} for every balance that is not its ledger's sum."""
+        sums = {user: sum(t.amount for t in self.entries_for(user)) for user in self.balances}
+        return {
+            user: (row.balance, sums[user])
+            for user, row in self.balances.items()
+            if row.balance != sums[user]
+        }
+
+
+class FakePaymentRepository:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Payment] = {}
+
+    def add(self, payment: Payment) -> Payment:
+        apply_defaults(payment)
+        self.rows[payment.id] = payment
+        return payment
+
+    def get(self, payment_id: uuid.UUID, *, for_update: bool = False) -> Payment | None:
+        return self.rows.get(payment_id)
+
+    def list_for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
+        return [row for row in self.rows.values() if row.invoice_id == invoice_id]
 
 
 class FakeUnitOfWork:
