@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     STRIPE_WEBHOOK_SECRET: SecretStr | None = None
     STRIPE_API_BASE: str | None = None
     PAYMENT_SESSION_EXPIRY_MINUTES: int = Field(default=30, ge=1)
+    # Where Stripe Checkout sends the customer back (the frontend's pages).
+    CHECKOUT_SUCCESS_URL: str = (
+        "http://127.0.0.1:5000/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+    )
+    CHECKOUT_CANCEL_URL: str = "http://127.0.0.1:5000/checkout/cancelled"
     TRIAL_CREDITS: int = Field(default=3, ge=0)
     # Argon2id cost; the defaults follow RFC 9106's low-memory profile. Tests lower them.
     PASSWORD_HASH_TIME_COST: int = Field(default=3, ge=1)

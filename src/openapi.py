@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
-from spectree.models import SecureType, SecuritySchemeData
+from spectree.models import InType, SecureType, SecuritySchemeData
 
 from src.errors import ValidationFailed, validation_failed
 from src.schemas.common import ErrorResponse
@@ -49,7 +49,13 @@ spec = SpecTree(
         SecurityScheme(
             name="bearerAuth",
             data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer", bearer_format="JWT"),
-        )
+        ),
+        SecurityScheme(
+            name="apiKeyAuth",
+            data=SecuritySchemeData(
+                type=SecureType.API_KEY, name="X-API-Key", field_in=InType.HEADER
+            ),
+        ),
     ],
     before=_raise_validation_failed,
 )

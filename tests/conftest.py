@@ -30,6 +30,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "SECRET_KEY": "test-secret-key",
     "JWT_SECRET_KEY": "test-jwt-secret-key-with-32-bytes!",
     "PAYMENT_WEBHOOK_SECRET": "whsec_test_generic_webhook_secret",
+    # Stripe webhooks verify in every test; the Stripe API itself is only reachable in the
+    # end-to-end tests, which point STRIPE_API_BASE at localstripe.
+    "STRIPE_WEBHOOK_SECRET": "whsec_test_stripe_webhook_secret",
     # Cheap Argon2 parameters: hashing speed is not what these tests measure.
     "PASSWORD_HASH_TIME_COST": 1,
     "PASSWORD_HASH_MEMORY_KIB": 1024,

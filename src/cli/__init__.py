@@ -2,9 +2,12 @@
 
 from flask import Flask
 
-from src.cli import catalog, users
+from src.cli import apikeys, catalog, payments, tokens, users
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(catalog.group)
     app.cli.add_command(users.group)
+    app.cli.add_command(payments.group)
+    app.cli.add_command(apikeys.group)
+    app.cli.add_command(tokens.group)

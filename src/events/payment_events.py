@@ -1,12 +1,20 @@
-"""Payment capture: the command (from a webhook, a recovery check or an admin) and its facts."""
+"""Payments: the commands (from webhooks, recovery, admins, users) and the facts they produce."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from src.events.base import Command, Notification
-from src.schemas.payment import CaptureOutcome
+from src.providers.base import ObservedRefund, PaymentMode
+from src.schemas.payment import (
+    CaptureOutcome,
+    PaymentMethodSetup,
+    PaymentStarted,
+    RefundOutcome,
+    VerifyOutcome,
+    WebhookAck,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -14,7 +22,8 @@ class PaymentCapturedEvent(Command[CaptureOutcome]):
     """Command: a payment for ``invoice_id`` was confirmed; activate what it bought.
 
     ``amount``/``currency`` are what the payer's side says was paid, checked against the
-    invoice; ``None`` (the admin path only) settles the invoice in full.
+    invoice; ``None`` (the admin path only) settles the invoice in full. A provider webhook
+    also passes its event id, stored with the capture so a redelivery changes nothing.
     """
 
     name = "payment.captured"
@@ -26,6 +35,90 @@ class PaymentCapturedEvent(Command[CaptureOutcome]):
     payload_digest: str | None = None
     recorded_by: uuid.UUID | None = None
     note: str | None = None
+    payment_id: uuid.UUID | None = None
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+    customer_id: str | None = None
+    provider_event_id: str | None = None
+    provider_event_type: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentStartRequestedEvent(Command[PaymentStarted]):
+    """Command: the invoice's owner wants to pay it through ``provider``."""
+
+    name = "payment.start_requested"
+    user_id: uuid.UUID
+    invoice_id: uuid.UUID
+    provider: str
+    mode: PaymentMode = PaymentMode.PAYMENT_INTENT
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentFailureReportedEvent(Command[WebhookAck]):
+    """Command: a provider says an attempt failed (the invoice stays payable)."""
+
+    name = "payment.failure_reported"
+    provider: str
+    provider_event_id: str
+    provider_event_type: str
+    payment_id: uuid.UUID | None
+    payment_intent_id: str | None
+    failure_code: str | None
+    failure_message: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundReportedEvent(Command[WebhookAck]):
+    """Command: a provider says money was refunded (possibly a refund we did not make)."""
+
+    name = "payment.refund_reported"
+    provider: str
+    provider_event_id: str
+    provider_event_type: str
+    payment_intent_id: str | None
+    charge_id: str | None
+    refunded_total: Decimal | None
+    refunds: tuple[ObservedRefund, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentVerificationRequestedEvent(Command[VerifyOutcome]):
+    """Command: ask the provider where a payment stands and capture it if it succeeded."""
+
+    name = "payment.verification_requested"
+    user_id: uuid.UUID
+    payment_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundRequestedEvent(Command[RefundOutcome]):
+    """Command: an admin refunds (part of) a payment through its provider."""
+
+    name = "payment.refund_requested"
+    admin_id: uuid.UUID
+    payment_id: uuid.UUID
+    amount: Decimal | None
+    force: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentsExpiryRequestedEvent(Command[int]):
+    """Command: pending payments older than ``older_than_minutes`` become expired."""
+
+    name = "payments.expiry_requested"
+    older_than_minutes: int
+    batch_size: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentMethodSetupRequestedEvent(Command[PaymentMethodSetup]):
+    """Command: the user wants to save a card (for auto-reload's off-session charges)."""
+
+    name = "payment_method.setup_requested"
+    user_id: uuid.UUID
+    provider: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,3 +155,21 @@ class AddOnActivatedEvent(Notification):
     addon_subscription_id: uuid.UUID
     user_id: uuid.UUID
     expires_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentFailedEvent(Notification):
+    name = "payment.failed"
+    payment_id: uuid.UUID
+    user_id: uuid.UUID | None
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentRefundedEvent(Notification):
+    name = "payment.refunded"
+    payment_id: uuid.UUID
+    invoice_id: uuid.UUID | None
+    amount: Decimal
+    currency: str
+    full: bool

@@ -2,8 +2,11 @@
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 from src.events.base import IEventListener, Notification
+from src.events.dispatcher import EventDispatcher
+from src.events.token_events import AutoReloadNeededEvent, AutoReloadRequestedEvent
 
 logger = logging.getLogger("billing.events")
 
@@ -18,3 +21,22 @@ class AuditLogListener(IEventListener):
             if key not in ("event_id", "occurred_at")
         }
         logger.info("%s %s", event.name, fields, extra={"event_id": str(event.event_id)})
+
+
+class AutoReloadListener(IEventListener):
+    """Starts an auto-reload after the consume that needed it has committed, in a transaction
+    of its own: a failed reload never undoes the use that was paid for."""
+
+    def __init__(self, dispatcher_factory: Callable[[], EventDispatcher]) -> None:
+        self._dispatcher_factory = dispatcher_factory
+
+    def notify(self, event: Notification) -> None:
+        if isinstance(event, AutoReloadNeededEvent):
+            attempt = (
+                self._dispatcher_factory()
+                .emit(AutoReloadRequestedEvent(user_id=event.user_id))
+                .data
+            )
+            logger.info(
+                "auto-reload for %s: %s %s", event.user_id, attempt.status, attempt.reason or ""
+            )

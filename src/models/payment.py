@@ -1,13 +1,15 @@
-"""Payment records: every attempt to pay an invoice, successful or not (the audit trail)."""
+"""Payment records: every attempt to pay an invoice, its status history, refunds, and the
+provider events already processed (the audit trail and the idempotency ledger)."""
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from src.clock import utc_now
 from src.models.base import Base, IdMixin, TimestampMixin, status_enum
 
 
@@ -22,6 +24,34 @@ class PaymentStatus(StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
 
 
+# The only moves a payment may make. A payment never goes backwards: a late "failed" after
+# "completed" is ignored. Failed and expired payments may still complete (a retried card, a
+# customer who finishes after our expiry job ran), because the money is real when it arrives.
+ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PaymentStatus.PENDING: frozenset(
+        {
+            PaymentStatus.PROCESSING,
+            PaymentStatus.COMPLETED,
+            PaymentStatus.FAILED,
+            PaymentStatus.EXPIRED,
+            PaymentStatus.CANCELLED,
+        }
+    ),
+    PaymentStatus.PROCESSING: frozenset(
+        {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    PaymentStatus.FAILED: frozenset({PaymentStatus.PROCESSING, PaymentStatus.COMPLETED}),
+    PaymentStatus.EXPIRED: frozenset({PaymentStatus.COMPLETED, PaymentStatus.FAILED}),
+    PaymentStatus.CANCELLED: frozenset(),
+    PaymentStatus.COMPLETED: frozenset({PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED}),
+    PaymentStatus.PARTIALLY_REFUNDED: frozenset(
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+    ),
+    PaymentStatus.REFUNDED: frozenset(),
+}
+OPEN_PAYMENT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
+
+
 class Payment(IdMixin, TimestampMixin, Base):
     """An attempt to pay. ``invoice_id`` is empty only for an attempt on an unknown invoice,
     which is kept all the same (``error_code`` says so)."""
@@ -29,18 +59,30 @@ class Payment(IdMixin, TimestampMixin, Base):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount_minor >= 0", name="amount_non_negative"),
+        CheckConstraint(
+            "refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refund_within_amount"
+        ),
         # What a provider claimed is kept as claimed, even a currency we do not sell in.
         CheckConstraint("length(currency) = 3", name="currency_code"),
         Index("ix_payments_invoice", "invoice_id"),
         Index("ix_payments_user_created", "user_id", "created_at"),
         Index("ix_payments_provider_reference", "provider", "provider_reference"),
+        Index("ix_payments_payment_intent", "provider_payment_intent_id"),
+        Index("ix_payments_session", "provider_session_id"),
+        Index("ix_payments_charge", "provider_charge_id"),
+        Index("ix_payments_status_created", "status", "created_at"),
     )
 
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoices.id"))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     provider: Mapped[str] = mapped_column(String(32))
     provider_reference: Mapped[str | None] = mapped_column(String(255))
+    provider_payment_intent_id: Mapped[str | None] = mapped_column(String(255))
+    provider_session_id: Mapped[str | None] = mapped_column(String(255))
+    provider_charge_id: Mapped[str | None] = mapped_column(String(255))
+    method: Mapped[str | None] = mapped_column(String(32))
     amount: Mapped[Decimal] = mapped_column("amount_minor")
+    refunded_amount: Mapped[Decimal] = mapped_column("refunded_minor", default=Decimal("0.00"))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(status_enum(PaymentStatus, "payment_status"))
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -49,3 +91,54 @@ class Payment(IdMixin, TimestampMixin, Base):
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class PaymentStatusChange(IdMixin, Base):
+    """Append-only: one row per status a payment took, with why."""
+
+    __tablename__ = "payment_status_history"
+    __table_args__ = (Index("ix_payment_status_history_payment", "payment_id", "created_at"),)
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    provider_event_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class PaymentRefund(IdMixin, Base):
+    """A refund of (part of) a payment. The provider's refund id is unique, so a refund we made
+    and then hear about in a webhook is recorded once."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("tokens_reversed >= 0 AND tokens_shortfall >= 0", name="tokens_counts"),
+        UniqueConstraint("provider_refund_id"),
+        Index("ix_payment_refunds_payment", "payment_id"),
+    )
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"))
+    amount: Mapped[Decimal] = mapped_column("amount_minor")
+    currency: Mapped[str] = mapped_column(String(3))
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    tokens_reversed: Mapped[int] = mapped_column(default=0)
+    tokens_shortfall: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class WebhookEvent(IdMixin, Base):
+    """A provider event already processed. Inserted in the same transaction as its effects,
+    so a redelivery finds it and changes nothing; a failed processing leaves no row."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -33,3 +33,5 @@ class Plan(IdMixin, TimestampMixin, Base):
         status_enum(BillingPeriod, "plan_billing_period")
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    # A metered plan does not cover uses: its subscribers pay for each use with tokens.
+    usage_metered: Mapped[bool] = mapped_column(default=False)

@@ -1,11 +1,30 @@
-"""Payment records."""
+"""Payment records, their status history and refunds."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
-from src.models.payment import Payment
-from src.repositories.base import SessionProxy, get_locked
+from src.models.payment import (
+    OPEN_PAYMENT_STATUSES,
+    Payment,
+    PaymentRefund,
+    PaymentStatus,
+    PaymentStatusChange,
+)
+from src.pagination import Cursor, PageResult
+from src.repositories.base import SessionProxy, get_locked, unique_violations_as_duplicates
+from src.repositories.pagination import newest_first_page
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    paid: Decimal
+    refunded: Decimal
+    latest: datetime | None
 
 
 class PaymentRepository:
@@ -25,3 +44,112 @@ class PaymentRepository:
     def list_for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]:
         query = select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.created_at)
         return list(self._session.scalars(query))
+
+    def find_open(self, invoice_id: uuid.UUID, provider: str) -> Payment | None:
+        """The newest pending or processing payment of an invoice through ``provider``."""
+        query = (
+            select(Payment)
+            .where(
+                Payment.invoice_id == invoice_id,
+                Payment.provider == provider,
+                Payment.status.in_(OPEN_PAYMENT_STATUSES),
+            )
+            .order_by(Payment.created_at.desc())
+            .limit(1)
+        )
+        return self._session.scalar(query)
+
+    def find_by_provider_ids(
+        self, provider: str, payment_intent_id: str | None, charge_id: str | None
+    ) -> Payment | None:
+        conditions = []
+        if payment_intent_id:
+            conditions.append(Payment.provider_payment_intent_id == payment_intent_id)
+        if charge_id:
+            conditions.append(Payment.provider_charge_id == charge_id)
+        if not conditions:
+            return None
+        query = (
+            select(Payment)
+            .where(Payment.provider == provider, or_(*conditions))
+            .order_by(Payment.created_at.desc())
+            .limit(1)
+        )
+        return self._session.scalar(query)
+
+    def list_stale(self, created_before: datetime, limit: int) -> list[Payment]:
+        """Pending payments started before ``created_before`` (oldest first), locked, skipping
+        rows another worker holds, so two expiry runs never fight over one payment."""
+        query = (
+            select(Payment)
+            .where(Payment.status == PaymentStatus.PENDING, Payment.created_at < created_before)
+            .order_by(Payment.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self._session.scalars(query))
+
+    def list_page(
+        self,
+        user_id: uuid.UUID,
+        status: PaymentStatus | None,
+        limit: int,
+        after: Cursor | None,
+    ) -> PageResult[Payment]:
+        query = select(Payment).where(Payment.user_id == user_id)
+        if status is not None:
+            query = query.where(Payment.status == status)
+        return newest_first_page(self._session, query, Payment.created_at, Payment.id, limit, after)
+
+    def count_by_status(self, user_id: uuid.UUID) -> dict[PaymentStatus, int]:
+        query = (
+            select(Payment.status, func.count())
+            .where(Payment.user_id == user_id)
+            .group_by(Payment.status)
+        )
+        return {status: int(count) for status, count in self._session.execute(query)}
+
+    def totals_by_currency(self, user_id: uuid.UUID) -> list[CurrencyTotal]:
+        """What the user paid (completed or refunded since) per currency, newest first."""
+        settled = (
+            PaymentStatus.COMPLETED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+        )
+        query = (
+            select(
+                Payment.currency,
+                func.sum(Payment.amount),
+                func.sum(Payment.refunded_amount),
+                func.max(Payment.completed_at),
+            )
+            .where(Payment.user_id == user_id, Payment.status.in_(settled))
+            .group_by(Payment.currency)
+            .order_by(func.max(Payment.completed_at).desc())
+        )
+        return [
+            CurrencyTotal(currency=row[0], paid=row[1], refunded=row[2], latest=row[3])
+            for row in self._session.execute(query)
+        ]
+
+    def add_status_change(self, change: PaymentStatusChange) -> PaymentStatusChange:
+        self._session.add(change)
+        return change
+
+    def history(self, payment_id: uuid.UUID) -> list[PaymentStatusChange]:
+        query = (
+            select(PaymentStatusChange)
+            .where(PaymentStatusChange.payment_id == payment_id)
+            .order_by(PaymentStatusChange.created_at, PaymentStatusChange.id)
+        )
+        return list(self._session.scalars(query))
+
+    def add_refund(self, refund: PaymentRefund) -> PaymentRefund:
+        with unique_violations_as_duplicates():
+            self._session.add(refund)
+            self._session.flush()
+        return refund
+
+    def find_refund(self, provider_refund_id: str) -> PaymentRefund | None:
+        query = select(PaymentRefund).where(PaymentRefund.provider_refund_id == provider_refund_id)
+        return self._session.scalar(query)

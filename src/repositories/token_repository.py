@@ -3,9 +3,10 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from src.clock import utc_now
 from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
@@ -22,6 +23,14 @@ class BalanceChange:
 
 
 @dataclass(frozen=True)
+class LedgerMismatch:
+    user_id: uuid.UUID
+    balance: int | None
+    ledger_total: int
+    latest_balance_after: int | None
+
+
+@dataclass(frozen=True)
 class LedgerPage:
     items: list[TokenTransaction]
     next_cursor: SequenceCursor | None
@@ -33,6 +42,14 @@ class TokenRepository:
 
     def get_balance(self, user_id: uuid.UUID) -> UserTokenBalance | None:
         return self._session.get(UserTokenBalance, user_id, populate_existing=True)
+
+    def lock_balance(self, user_id: uuid.UUID) -> int:
+        query = (
+            select(UserTokenBalance.balance)
+            .where(UserTokenBalance.user_id == user_id)
+            .with_for_update()
+        )
+        return int(self._session.scalar(query) or 0)
 
     def apply_change(
         self, user_id: uuid.UUID, balance_delta: int, purchased_delta: int, spent_delta: int
@@ -88,6 +105,51 @@ class TokenRepository:
             self._session.add(transaction)
             self._session.flush()
         return transaction
+
+    def ledger_mismatches(self) -> list[LedgerMismatch]:
+        """Every user whose balance row disagrees with its ledger: the balance is not the sum of
+        the entries, or the entry of the current version does not show that balance, or a
+        ledger has no balance row at all."""
+        ledger = (
+            select(
+                TokenTransaction.user_id.label("user_id"),
+                func.sum(TokenTransaction.amount).label("total"),
+            )
+            .group_by(TokenTransaction.user_id)
+            .subquery()
+        )
+        latest = aliased(TokenTransaction)
+        balances = (
+            select(
+                UserTokenBalance.user_id,
+                UserTokenBalance.balance,
+                func.coalesce(ledger.c.total, 0),
+                latest.balance_after,
+                UserTokenBalance.version,
+            )
+            .join(ledger, ledger.c.user_id == UserTokenBalance.user_id, isouter=True)
+            .join(
+                latest,
+                and_(
+                    latest.user_id == UserTokenBalance.user_id,
+                    latest.sequence == UserTokenBalance.version,
+                ),
+                isouter=True,
+            )
+        )
+        mismatches = [
+            LedgerMismatch(user_id, int(balance), int(total), latest_after)
+            for user_id, balance, total, latest_after, version in self._session.execute(balances)
+            if int(balance) != int(total) or (version > 0 and latest_after != balance)
+        ]
+        orphans = select(ledger.c.user_id, ledger.c.total).where(
+            ~ledger.c.user_id.in_(select(UserTokenBalance.user_id))
+        )
+        mismatches += [
+            LedgerMismatch(user_id, None, int(total), None)
+            for user_id, total in self._session.execute(orphans)
+        ]
+        return mismatches
 
     def find_transaction(
         self,

@@ -4,7 +4,19 @@ from flask import Blueprint, Flask, request
 from werkzeug.exceptions import BadRequest
 
 from src.errors import MalformedJson, UnsupportedMediaType
-from src.routes import admin, auth, catalog, docs, health, tokens, user, webhooks
+from src.routes import (
+    admin,
+    auth,
+    catalog,
+    docs,
+    entitlement,
+    health,
+    payments,
+    service,
+    tokens,
+    user,
+    webhooks,
+)
 
 JSON_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Webhooks verify a signature over the raw bytes before anything parses the body.
@@ -34,6 +46,9 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(health.bp)
     api.register_blueprint(user.bp)
     api.register_blueprint(tokens.bp)
+    api.register_blueprint(payments.bp)
+    api.register_blueprint(entitlement.bp)
+    api.register_blueprint(service.bp)
     api.register_blueprint(webhooks.bp)
     api.register_blueprint(admin.bp)
     app.register_blueprint(api)

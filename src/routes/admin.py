@@ -8,15 +8,24 @@ from flask_jwt_extended import verify_jwt_in_request
 
 from src.container import Container
 from src.events.dispatcher import EventDispatcher
-from src.events.payment_events import PaymentCapturedEvent
+from src.events.payment_events import PaymentCapturedEvent, RefundRequestedEvent
+from src.events.token_events import TokenAdjustmentRequestedEvent
 from src.models.invoice import InvoiceStatus
 from src.openapi import BEARER, ViewResult, responses, spec
-from src.pagination import decode_cursor, encode_cursor
+from src.pagination import (
+    decode_cursor,
+    decode_sequence_cursor,
+    encode_cursor,
+    encode_sequence_cursor,
+)
 from src.schemas.common import Page, PageQuery
 from src.schemas.invoice import AdminInvoiceOut
-from src.schemas.payment import CaptureResponse, MarkPaidRequest
+from src.schemas.payment import CaptureResponse, MarkPaidRequest, RefundRequest, RefundResponse
 from src.security import current_user_id
+from src.schemas.tokens import TokenTransactionOut, TokenTransactionPage
+from src.schemas.usage import AdjustTokensRequest, AdjustTokensResponse
 from src.services.invoice_service import InvoiceService
+from src.services.token_service import TokenService
 from src.services.user_service import UserService
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -88,4 +97,89 @@ def mark_paid(
         status=outcome.status,
         invoice_id=outcome.invoice_id,
         items_activated=outcome.items_activated,
+    )
+
+
+@bp.post("/payments/<uuid:payment_id>/refund")
+@spec.validate(
+    json=RefundRequest,
+    resp=responses({"HTTP_200": RefundResponse}, 401, 403, 404, 409, 502, 503),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def refund_payment(
+    payment_id: uuid.UUID,
+    json: RefundRequest,
+    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+) -> ViewResult:
+    """Refund a completed payment through its provider (all that is left, or ``amount``).
+
+    A full refund takes back what the invoice granted: the tokens (409 ``tokens_already_spent``
+    if some are spent, unless ``force``, which takes what is left and records the shortfall),
+    the subscription and the add-ons.
+    """
+    outcome = dispatcher.emit(
+        RefundRequestedEvent(
+            admin_id=g.admin_id,
+            payment_id=payment_id,
+            amount=json.amount,
+            force=json.force,
+            reason=json.reason,
+        )
+    ).data
+    return RefundResponse(
+        payment_id=outcome.payment_id,
+        refund_id=outcome.refund_id,
+        amount=outcome.amount,
+        currency=outcome.currency,
+        payment_status=outcome.payment_status,
+        refunded_amount=outcome.refunded_amount,
+        invoice_status=outcome.invoice_status,
+        tokens_reversed=outcome.tokens_reversed,
+        tokens_shortfall=outcome.tokens_shortfall,
+    )
+
+
+@bp.post("/users/<uuid:user_id>/tokens/adjust")
+@spec.validate(
+    json=AdjustTokensRequest,
+    resp=responses({"HTTP_200": AdjustTokensResponse}, 401, 403, 404, 409),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def adjust_tokens(
+    user_id: uuid.UUID,
+    json: AdjustTokensRequest,
+    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+) -> ViewResult:
+    """A bonus (positive) or a correction (negative, never below zero), in the ledger with the
+    admin's id and the reason."""
+    return dispatcher.emit(
+        TokenAdjustmentRequestedEvent(
+            admin_id=g.admin_id, user_id=user_id, amount=json.amount, reason=json.reason
+        )
+    ).data
+
+
+@bp.get("/users/<uuid:user_id>/tokens/transactions")
+@spec.validate(
+    query=PageQuery,
+    resp=responses({"HTTP_200": TokenTransactionPage}, 401, 403, 404),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def user_transactions(
+    user_id: uuid.UUID,
+    query: PageQuery,
+    users: UserService = Provide[Container.user_service],
+    tokens: TokenService = Provide[Container.token_service],
+) -> ViewResult:
+    users.get(user_id)
+    page = tokens.list_transactions(user_id, query.limit, decode_sequence_cursor(query.cursor))
+    return TokenTransactionPage(
+        items=[TokenTransactionOut.of(entry) for entry in page.items],
+        next_cursor=encode_sequence_cursor(page.next_cursor) if page.next_cursor else None,
     )

@@ -1,14 +1,29 @@
-"""The signed-in user's tokens: balance and ledger."""
+"""The signed-in user's tokens: balance, ledger, spending, refunds, auto-reload."""
+
+import uuid
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint
 from flask_jwt_extended import verify_jwt_in_request
 
 from src.container import Container
+from src.events.dispatcher import EventDispatcher
+from src.events.token_events import AutoReloadConfigurationRequestedEvent
+from src.handlers.token_handlers import auto_reload_out
+from src.routes.usage import consume, refund_usage
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_sequence_cursor, encode_sequence_cursor
 from src.schemas.common import PageQuery
 from src.schemas.tokens import TokenBalanceOut, TokenTransactionOut, TokenTransactionPage
+from src.schemas.usage import (
+    AutoReloadOut,
+    AutoReloadRequest,
+    ConsumeRequest,
+    ConsumeResponse,
+    UsageRefundRequest,
+    UsageRefundResponse,
+)
+from src.services.auto_reload_service import AutoReloadService
 from src.security import current_user_id
 from src.services.token_service import TokenService
 
@@ -50,3 +65,69 @@ def transactions(
         items=[TokenTransactionOut.of(entry) for entry in page.items],
         next_cursor=encode_sequence_cursor(page.next_cursor) if page.next_cursor else None,
     )
+
+
+@bp.post("/consume")
+@spec.validate(
+    json=ConsumeRequest,
+    resp=responses({"HTTP_201": ConsumeResponse}, 401, 402, 422),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def consume_tokens(
+    json: ConsumeRequest, dispatcher: EventDispatcher = Provide[Container.dispatcher]
+) -> ViewResult:
+    """Charge one use: covered by an active subscription, else a trial credit, else
+    ``amount`` tokens (402 ``insufficient_tokens`` with {balance, required} if short). The
+    same ``reference`` again replays the first answer: a retry never charges twice."""
+    return consume(dispatcher, current_user_id(), json)
+
+
+@bp.post("/usages/<uuid:usage_id>/refund")
+@spec.validate(
+    json=UsageRefundRequest,
+    resp=responses({"HTTP_200": UsageRefundResponse}, 401, 404, 409),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def refund_use(
+    usage_id: uuid.UUID,
+    json: UsageRefundRequest,
+    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+) -> ViewResult:
+    """The work failed: give back what the use took, once (409 ``already_refunded``)."""
+    return refund_usage(dispatcher, current_user_id(), usage_id, json)
+
+
+@bp.get("/auto-reload")
+@spec.validate(resp=responses({"HTTP_200": AutoReloadOut}, 401, 404), tags=TAGS, security=BEARER)
+@inject
+def get_auto_reload(
+    reloads: AutoReloadService = Provide[Container.auto_reload_service],
+) -> ViewResult:
+    return auto_reload_out(reloads.get(current_user_id()))
+
+
+@bp.put("/auto-reload")
+@spec.validate(
+    json=AutoReloadRequest,
+    resp=responses({"HTTP_200": AutoReloadOut}, 401, 404),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def put_auto_reload(
+    json: AutoReloadRequest, dispatcher: EventDispatcher = Provide[Container.dispatcher]
+) -> ViewResult:
+    """When a use leaves the balance under ``threshold``, buy ``bundle_id`` off-session with
+    the saved card. Three failed reloads in a row switch it off (the reason is kept)."""
+    return dispatcher.emit(
+        AutoReloadConfigurationRequestedEvent(
+            user_id=current_user_id(),
+            enabled=json.enabled,
+            threshold=json.threshold,
+            bundle_id=json.bundle_id,
+        )
+    ).data

@@ -5,6 +5,7 @@ is the body parsed and the capture emitted. Duplicate deliveries are answered ``
 """
 
 import hashlib
+import logging
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, request
@@ -12,11 +13,14 @@ from flask import Blueprint, request
 from src.container import Container
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentCapturedEvent
+from src.handlers.provider_webhooks import command_for
+from src.providers.base import PaymentProviders
 from src.openapi import ViewResult, responses, spec
 from src.routes.bodies import parse_json_body
-from src.schemas.payment import CaptureResponse, PaymentWebhookPayload
+from src.schemas.payment import CaptureResponse, PaymentWebhookPayload, WebhookAck
 from src.webhook_signatures import SignedPayloadVerifier
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 SIGNATURE_HEADER = "X-Webhook-Signature"
 
@@ -53,3 +57,31 @@ def payment_webhook(
         invoice_id=outcome.invoice_id,
         items_activated=outcome.items_activated,
     )
+
+
+@bp.post("/<provider_name>")
+@spec.validate(
+    resp=responses({"HTTP_200": WebhookAck}, 401, 404, 409, 422, 503),
+    tags=["webhooks"],
+    skip_validation=True,  # each provider verifies and reads its own raw body
+)
+@inject
+def provider_webhook(
+    provider_name: str,
+    providers: PaymentProviders = Provide[Container.payment_providers],
+    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+) -> ViewResult:
+    """A provider's own webhook (Stripe: ``/webhooks/stripe``, signed with Stripe-Signature).
+
+    The provider verifies the signature over the raw body before anything is read (400
+    ``invalid_signature`` otherwise). Each event id is processed once: a redelivery answers
+    ``already_processed``; events we do not act on answer ``ignored``.
+    """
+    raw = request.get_data(cache=True)
+    event = providers.get(provider_name).parse_webhook(raw, dict(request.headers))
+    command = command_for(event, hashlib.sha256(raw).hexdigest())
+    if command is None:
+        logger.info("%s webhook %s (%s) ignored", provider_name, event.event_id, event.event_type)
+        return WebhookAck(status="ignored", event_id=event.event_id)
+    outcome = dispatcher.emit(command).data
+    return WebhookAck(status=outcome.status, event_id=event.event_id)

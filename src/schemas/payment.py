@@ -1,14 +1,19 @@
-"""Payment webhook payloads and capture answers."""
+"""Payment webhook payloads, capture answers and the provider payment flows' answers."""
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from src.schemas.common import MoneyIn, RequestModel, ResponseModel
+from src.models.payment import Payment, PaymentStatus
+from src.providers.base import PaymentMode
+from src.schemas.common import MoneyIn, MoneyOut, Page, RequestModel, ResponseModel
 
-CaptureStatus = Literal["success", "already_paid"]
+CaptureStatus = Literal["success", "already_paid", "already_processed"]
+WebhookStatus = Literal["success", "already_paid", "already_processed", "recorded", "ignored"]
 # Provider names the generic webhook may not claim: they have paths of their own.
 RESERVED_PROVIDERS = frozenset({"manual", "stripe"})
 
@@ -51,3 +56,132 @@ class PaymentWebhookPayload(RequestModel):
 class MarkPaidRequest(RequestModel):
     payment_reference: str = Field(min_length=1, max_length=255)
     note: str | None = Field(default=None, max_length=1000)
+
+
+class WebhookAck(ResponseModel):
+    """What a provider webhook is answered (2xx: the provider stops redelivering)."""
+
+    status: WebhookStatus
+    event_id: str
+
+
+class PayInvoiceRequest(RequestModel):
+    provider: str = Field(default="stripe", pattern=r"^[a-z0-9_-]{1,32}$")
+    mode: PaymentMode = PaymentMode.PAYMENT_INTENT
+
+
+class PaymentStarted(ResponseModel):
+    payment_id: uuid.UUID
+    provider: str
+    provider_payment_id: str | None
+    client_secret: str | None = None
+    checkout_url: str | None = None
+    status: PaymentStatus
+    reused: bool = False
+
+
+class PaymentOut(ResponseModel):
+    id: uuid.UUID
+    invoice_id: uuid.UUID | None
+    provider: str
+    provider_payment_id: str | None = Field(validation_alias="provider_reference")
+    status: PaymentStatus
+    amount: MoneyOut
+    refunded_amount: MoneyOut
+    currency: str
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, payment: Payment) -> "PaymentOut":
+        return cls.model_validate(payment)
+
+
+class PaymentPage(Page[PaymentOut]):
+    pass
+
+
+class PaymentListQuery(RequestModel):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
+    status: PaymentStatus | None = None
+
+
+class VerifyPaymentRequest(RequestModel):
+    payment_id: uuid.UUID
+
+
+class VerifyPaymentResponse(ResponseModel):
+    """``captured`` is true when this check (not an earlier webhook) settled the invoice."""
+
+    payment_id: uuid.UUID
+    payment_status: PaymentStatus
+    invoice_status: str
+    captured: bool
+
+
+class CurrencyAmount(ResponseModel):
+    currency: str
+    total_spent: MoneyOut
+
+
+class PaymentStatsOut(ResponseModel):
+    total_spent: MoneyOut
+    currency: str | None
+    completed_payments: int
+    failed_payments: int
+    total_tokens_purchased: int
+    other_currencies: list[CurrencyAmount]
+
+
+class RefundRequest(RequestModel):
+    amount: MoneyIn | None = None
+    force: bool = False
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RefundResponse(ResponseModel):
+    payment_id: uuid.UUID
+    refund_id: uuid.UUID
+    amount: MoneyOut
+    currency: str
+    payment_status: PaymentStatus
+    refunded_amount: MoneyOut
+    invoice_status: str
+    tokens_reversed: int
+    tokens_shortfall: int
+
+
+class PaymentMethodSetupRequest(RequestModel):
+    provider: str = Field(default="stripe", pattern=r"^[a-z0-9_-]{1,32}$")
+
+
+class PaymentMethodSetup(ResponseModel):
+    """Confirm ``client_secret`` with Stripe.js (a SetupIntent) to save the card."""
+
+    provider: str
+    client_secret: str
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    payment_id: uuid.UUID
+    payment_status: PaymentStatus
+    invoice_status: str
+    captured: bool
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    payment_id: uuid.UUID
+    refund_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    payment_status: PaymentStatus
+    refunded_amount: Decimal
+    invoice_status: str
+    tokens_reversed: int
+    tokens_shortfall: int

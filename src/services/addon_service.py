@@ -65,6 +65,15 @@ class AddOnService:
         addon_subscription.cancelled_at = now
         return addon_subscription
 
+    def end_for_refund(self, addon_subscription_id: uuid.UUID, now: datetime) -> None:
+        addon_subscription = self._addon_subscriptions.get(addon_subscription_id, for_update=True)
+        if addon_subscription is not None and addon_subscription.status in (
+            SubscriptionStatus.PENDING,
+            SubscriptionStatus.ACTIVE,
+        ):
+            addon_subscription.status = SubscriptionStatus.CANCELLED
+            addon_subscription.cancelled_at = now
+
     def activate(self, addon_subscription_id: uuid.UUID, now: datetime) -> AddOnSubscription:
         """PENDING → ACTIVE. Expiry follows the add-on's own period, but a recurring add-on
         never outlives its parent subscription, which must be active by now."""

@@ -110,6 +110,22 @@ class InvoiceService:
             )
         return False
 
+    def get_payable_for_user(self, invoice_id: uuid.UUID, user_id: uuid.UUID) -> Invoice:
+        """The owner's PENDING invoice, locked (as capture locks it); 404 / 409 otherwise."""
+        invoice = self._invoices.get(invoice_id, for_update=True)
+        if invoice is None or invoice.user_id != user_id:
+            raise NotFound("invoice")
+        if invoice.status is not InvoiceStatus.PENDING:
+            raise InvalidState(
+                f"Invoice {invoice.number} is {invoice.status.value} and cannot be paid.",
+                code="invoice_not_payable",
+            )
+        return invoice
+
+    @staticmethod
+    def mark_refunded(invoice: Invoice) -> None:
+        invoice.status = InvoiceStatus.REFUNDED
+
     def cancel(self, invoice_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> Invoice:
         """The owner's PENDING invoice → CANCELLED (locked); 409 ``invoice_not_cancellable``."""
         invoice = self._invoices.get(invoice_id, for_update=True)

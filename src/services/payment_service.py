@@ -1,13 +1,31 @@
-"""Payment records: the audit trail of every attempt to pay an invoice."""
+"""Payment records: their lifecycle, status history, refunds and the audit of every attempt.
+
+Every status change goes through ``move``, which refuses a transition the state machine in
+``models.payment`` does not allow and appends one history row per change.
+"""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from src.clock import utc_now
+from src.errors import InvalidState, NotFound
 from src.models.invoice import Invoice
-from src.models.payment import Payment, PaymentStatus
+from src.models.payment import (
+    ALLOWED_TRANSITIONS,
+    Payment,
+    PaymentRefund,
+    PaymentStatus,
+    PaymentStatusChange,
+)
+from src.pagination import Cursor, PageResult
+from src.providers.base import ExistingPayment, ObservedRefund, StartedPayment
+from src.repositories.base import DuplicateRow
 from src.services.ports import PaymentRepositoryPort
+
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -23,47 +41,170 @@ class PaymentClaim:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class PaymentStats:
+    currency: str | None
+    total_spent: Decimal
+    completed_payments: int
+    failed_payments: int
+    other_currencies: list[tuple[str, Decimal]]
+
+
+def existing(payment: Payment) -> ExistingPayment:
+    """The ids a provider needs to find a payment again."""
+    return ExistingPayment(
+        payment_id=payment.id,
+        payment_intent_id=payment.provider_payment_intent_id,
+        session_id=payment.provider_session_id,
+    )
+
+
 class PaymentService:
     def __init__(self, payments: PaymentRepositoryPort) -> None:
         self._payments = payments
 
-    def record_completed(self, invoice: Invoice, claim: PaymentClaim) -> Payment:
-        now = utc_now()
-        return self._payments.add(
-            self._payment(
-                invoice.id, invoice.user_id, claim, PaymentStatus.COMPLETED, completed_at=now
+    # -- the state machine ---------------------------------------------------------------
+
+    def move(
+        self,
+        payment: Payment,
+        to: PaymentStatus,
+        reason: str | None = None,
+        provider_event_id: str | None = None,
+    ) -> bool:
+        """Apply an allowed transition and record it; ``False`` (nothing changed) otherwise."""
+        if to not in ALLOWED_TRANSITIONS[payment.status]:
+            return False
+        self._history(payment, payment.status, to, reason, provider_event_id)
+        payment.status = to
+        return True
+
+    def _history(
+        self,
+        payment: Payment,
+        before: PaymentStatus | None,
+        after: PaymentStatus,
+        reason: str | None,
+        provider_event_id: str | None = None,
+    ) -> None:
+        self._payments.add_status_change(
+            PaymentStatusChange(
+                payment_id=payment.id,
+                from_status=before.value if before else None,
+                to_status=after.value,
+                reason=reason[:500] if reason else None,
+                provider_event_id=provider_event_id,
             )
         )
 
-    def record_failed(
-        self,
-        invoice: Invoice | None,
-        claim: PaymentClaim,
-        error_code: str,
-        error_message: str,
+    def _add(self, payment: Payment, reason: str) -> Payment:
+        self._payments.add(payment)
+        self._history(payment, None, payment.status, reason)
+        return payment
+
+    # -- starting ----------------------------------------------------------------------------
+
+    def open(
+        self, invoice: Invoice, provider: str, method: str, expires_at: datetime | None
     ) -> Payment:
-        """Keep a refused or broken attempt (``invoice`` None: it named no invoice of ours)."""
-        payment = self._payment(
-            invoice.id if invoice else None,
-            invoice.user_id if invoice else None,
-            claim,
-            PaymentStatus.FAILED,
+        """A PENDING payment of the whole invoice, before the provider is asked."""
+        return self._add(
+            Payment(
+                invoice_id=invoice.id,
+                user_id=invoice.user_id,
+                provider=provider,
+                method=method,
+                amount=invoice.total_amount,
+                currency=invoice.currency,
+                status=PaymentStatus.PENDING,
+                expires_at=expires_at,
+            ),
+            reason="payment started",
         )
-        payment.error_code = error_code
-        payment.error_message = error_message[:500]
-        return self._payments.add(payment)
 
     @staticmethod
-    def _payment(
-        invoice_id: uuid.UUID | None,
-        user_id: uuid.UUID | None,
+    def attach(payment: Payment, started: StartedPayment) -> None:
+        payment.provider_payment_intent_id = started.payment_intent_id
+        payment.provider_session_id = started.session_id
+        payment.provider_reference = started.payment_intent_id or started.provider_payment_id
+
+    def find_open(self, invoice_id: uuid.UUID, provider: str) -> Payment | None:
+        return self._payments.find_open(invoice_id, provider)
+
+    def open_payments(self, invoice_id: uuid.UUID) -> list[Payment]:
+        open_statuses = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
+        return [p for p in self._payments.list_for_invoice(invoice_id) if p.status in open_statuses]
+
+    # -- capture, failure and expiry -----------------------------------------------------------
+
+    def complete(
+        self,
+        invoice: Invoice,
         claim: PaymentClaim,
-        status: PaymentStatus,
-        completed_at: object = None,
+        payment_id: uuid.UUID | None = None,
+        payment_intent_id: str | None = None,
+        charge_id: str | None = None,
     ) -> Payment:
+        """Mark the payment that paid ``invoice`` completed: the one we started (by id, or the
+        open one of this provider), else a new record (a payment we did not start, e.g. an
+        admin's bank transfer)."""
+        payment = self._started_payment(invoice, claim.provider, payment_id)
+        now = utc_now()
+        if payment is not None and self.move(payment, PaymentStatus.COMPLETED, "captured"):
+            payment.provider_reference = claim.reference
+            payment.provider_payment_intent_id = (
+                payment.provider_payment_intent_id or payment_intent_id
+            )
+            payment.provider_charge_id = charge_id or payment.provider_charge_id
+            payment.payload_digest = claim.payload_digest
+            payment.recorded_by = claim.recorded_by
+            payment.note = claim.note
+            payment.completed_at = now
+            return payment
+        record = self._record(invoice, claim, PaymentStatus.COMPLETED)
+        record.provider_payment_intent_id = payment_intent_id
+        record.provider_charge_id = charge_id
+        record.completed_at = now
+        return self._add(record, reason="captured")
+
+    def _started_payment(
+        self, invoice: Invoice, provider: str, payment_id: uuid.UUID | None
+    ) -> Payment | None:
+        if payment_id is not None:
+            payment = self._payments.get(payment_id, for_update=True)
+            if payment is not None and payment.invoice_id == invoice.id:
+                return payment
+        open_payment = self._payments.find_open(invoice.id, provider)
+        return self._payments.get(open_payment.id, for_update=True) if open_payment else None
+
+    def record_failed(
+        self, invoice: Invoice | None, claim: PaymentClaim, error_code: str, error_message: str
+    ) -> Payment:
+        """Keep a refused or broken attempt (``invoice`` None: it named no invoice of ours)."""
+        payment = self._record(invoice, claim, PaymentStatus.FAILED)
+        payment.error_code = error_code
+        payment.error_message = error_message[:500]
+        return self._add(payment, reason=error_code)
+
+    def fail(
+        self, payment: Payment, code: str | None, message: str | None, provider_event_id: str
+    ) -> bool:
+        """The provider says this attempt failed; ignored if the payment is already past it."""
+        if not self.move(payment, PaymentStatus.FAILED, message or code, provider_event_id):
+            return False
+        payment.error_code = (code or "payment_failed")[:64]
+        payment.error_message = (message or "The payment failed.")[:500]
+        return True
+
+    def expire_stale(self, created_before: datetime, limit: int) -> list[Payment]:
+        stale = self._payments.list_stale(created_before, limit)
+        return [p for p in stale if self.move(p, PaymentStatus.EXPIRED, "checkout not finished")]
+
+    @staticmethod
+    def _record(invoice: Invoice | None, claim: PaymentClaim, status: PaymentStatus) -> Payment:
         return Payment(
-            invoice_id=invoice_id,
-            user_id=user_id,
+            invoice_id=invoice.id if invoice else None,
+            user_id=invoice.user_id if invoice else None,
             provider=claim.provider,
             provider_reference=claim.reference,
             amount=claim.amount,
@@ -72,5 +213,160 @@ class PaymentService:
             payload_digest=claim.payload_digest,
             recorded_by=claim.recorded_by,
             note=claim.note,
-            completed_at=completed_at,
+        )
+
+    # -- refunds -----------------------------------------------------------------------------
+
+    def refundable(self, payment: Payment, amount: Decimal | None) -> Decimal:
+        """The amount to refund (default: all that is left); 409 if nothing can be refunded."""
+        if payment.status not in (PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED):
+            raise InvalidState(
+                f"A {payment.status.value} payment cannot be refunded.",
+                code="payment_not_refundable",
+            )
+        remaining = payment.amount - payment.refunded_amount
+        wanted = remaining if amount is None else amount
+        if wanted <= ZERO or wanted > remaining:
+            raise InvalidState(
+                f"At most {remaining} {payment.currency} of this payment can be refunded.",
+                code="refund_exceeds_payment",
+                details={"refundable": str(remaining), "currency": payment.currency},
+            )
+        return wanted
+
+    def record_refund(
+        self,
+        payment: Payment,
+        amount: Decimal,
+        provider_refund_id: str | None,
+        reason: str | None,
+        created_by: uuid.UUID | None,
+        tokens_reversed: int = 0,
+        tokens_shortfall: int = 0,
+        provider_event_id: str | None = None,
+        refund_id: uuid.UUID | None = None,
+    ) -> PaymentRefund:
+        refund = self._payments.add_refund(
+            PaymentRefund(
+                id=refund_id or uuid.uuid4(),
+                payment_id=payment.id,
+                amount=amount,
+                currency=payment.currency,
+                provider_refund_id=provider_refund_id,
+                reason=reason,
+                created_by=created_by,
+                tokens_reversed=tokens_reversed,
+                tokens_shortfall=tokens_shortfall,
+            )
+        )
+        self._settle_refunded(payment, payment.refunded_amount + amount, provider_event_id)
+        return refund
+
+    def observe_refunds(
+        self,
+        payment: Payment,
+        refunds: Sequence[ObservedRefund],
+        refunded_total: Decimal | None,
+        provider_event_id: str,
+    ) -> int:
+        """Record refunds made at the provider (e.g. in its dashboard) that we did not make."""
+        recorded = 0
+        for observed in refunds:
+            if self._payments.find_refund(observed.refund_id) is not None:
+                continue
+            try:
+                self._payments.add_refund(
+                    PaymentRefund(
+                        payment_id=payment.id,
+                        amount=observed.amount,
+                        currency=payment.currency,
+                        provider_refund_id=observed.refund_id,
+                        reason="refunded at the provider",
+                    )
+                )
+            except DuplicateRow:
+                continue
+            recorded += 1
+        total = max(payment.refunded_amount, min(refunded_total or ZERO, payment.amount))
+        self._settle_refunded(payment, total, provider_event_id)
+        return recorded
+
+    def _settle_refunded(
+        self, payment: Payment, refunded_total: Decimal, provider_event_id: str | None
+    ) -> None:
+        if refunded_total <= payment.refunded_amount:
+            return
+        payment.refunded_amount = refunded_total
+        target = (
+            PaymentStatus.REFUNDED
+            if refunded_total >= payment.amount
+            else PaymentStatus.PARTIALLY_REFUNDED
+        )
+        self.move(
+            payment, target, f"refunded {refunded_total} {payment.currency}", provider_event_id
+        )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, payment_id: uuid.UUID) -> Payment:
+        payment = self._payments.get(payment_id)
+        if payment is None:
+            raise NotFound("payment")
+        return payment
+
+    def get_locked(self, payment_id: uuid.UUID) -> Payment:
+        payment = self._payments.get(payment_id, for_update=True)
+        if payment is None:
+            raise NotFound("payment")
+        return payment
+
+    def get_for_user(self, payment_id: uuid.UUID, user_id: uuid.UUID) -> Payment:
+        payment = self._payments.get(payment_id)
+        if payment is None or payment.user_id != user_id:
+            raise NotFound("payment")
+        return payment
+
+    def find_for_provider_event(
+        self,
+        provider: str,
+        payment_id: uuid.UUID | None,
+        payment_intent_id: str | None,
+        charge_id: str | None,
+    ) -> Payment | None:
+        """The payment a provider event is about (locked): by our id from its metadata, else by
+        the provider's own ids."""
+        if payment_id is not None:
+            payment = self._payments.get(payment_id, for_update=True)
+            if payment is not None and payment.provider == provider:
+                return payment
+        found = self._payments.find_by_provider_ids(provider, payment_intent_id, charge_id)
+        return self._payments.get(found.id, for_update=True) if found else None
+
+    def history(self, payment_id: uuid.UUID) -> list[PaymentStatusChange]:
+        return self._payments.history(payment_id)
+
+    def list_for_user(
+        self, user_id: uuid.UUID, status: PaymentStatus | None, limit: int, after: Cursor | None
+    ) -> PageResult[Payment]:
+        return self._payments.list_page(user_id, status, limit, after)
+
+    def stats(self, user_id: uuid.UUID) -> PaymentStats:
+        """Net spending (paid minus refunded) in the currency of the latest payment."""
+        counts = self._payments.count_by_status(user_id)
+        totals = self._payments.totals_by_currency(user_id)
+        completed = sum(
+            counts.get(status, 0)
+            for status in (
+                PaymentStatus.COMPLETED,
+                PaymentStatus.PARTIALLY_REFUNDED,
+                PaymentStatus.REFUNDED,
+            )
+        )
+        nets = [(total.currency, total.paid - total.refunded) for total in totals]
+        return PaymentStats(
+            currency=nets[0][0] if nets else None,
+            total_spent=nets[0][1] if nets else ZERO,
+            completed_payments=completed,
+            failed_payments=counts.get(PaymentStatus.FAILED, 0),
+            other_currencies=nets[1:],
         )

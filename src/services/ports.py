@@ -5,29 +5,36 @@ service's rules can be tested in microseconds without a database.
 """
 
 import uuid
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from src.models.addon import AddOn, AddOnSubscription
+from src.models.api_key import ApiKey
+from src.models.auto_reload import AutoReloadSetting
 from src.models.idempotency_key import IdempotencyKey
 from src.models.invoice import Invoice, InvoiceStatus
-from src.models.payment import Payment
+from src.models.payment import Payment, PaymentRefund, PaymentStatus, PaymentStatusChange
 from src.models.plan import Plan
 from src.models.subscription import Subscription
 from src.models.token_bundle import TokenBundle, TokenBundlePurchase
 from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
+from src.models.token_usage import TokenUsage
 from src.models.user import User
 from src.pagination import Cursor, PageResult, SequenceCursor
-from src.repositories.token_repository import BalanceChange, LedgerPage
+from src.repositories.payment_repository import CurrencyTotal
+from src.repositories.token_repository import BalanceChange, LedgerMismatch, LedgerPage
 
 CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
 
 
 class UserRepositoryPort(Protocol):
-    def get(self, user_id: uuid.UUID) -> User | None: ...
+    def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None: ...
 
     def get_by_email(self, email: str) -> User | None: ...
 
     def add(self, user: User) -> User: ...
+
+    def change_trial(self, user_id: uuid.UUID, delta: int) -> int | None: ...
 
 
 class CatalogRepositoryPort(Protocol[CatalogItemT]):
@@ -106,6 +113,10 @@ class TokenRepositoryPort(Protocol):
 
     def open_balance(self, user_id: uuid.UUID) -> None: ...
 
+    def lock_balance(self, user_id: uuid.UUID) -> int: ...
+
+    def ledger_mismatches(self) -> list[LedgerMismatch]: ...
+
     def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction: ...
 
     def find_transaction(
@@ -126,6 +137,60 @@ class PaymentRepositoryPort(Protocol):
     def get(self, payment_id: uuid.UUID, *, for_update: bool = False) -> Payment | None: ...
 
     def list_for_invoice(self, invoice_id: uuid.UUID) -> list[Payment]: ...
+
+    def find_open(self, invoice_id: uuid.UUID, provider: str) -> Payment | None: ...
+
+    def find_by_provider_ids(
+        self, provider: str, payment_intent_id: str | None, charge_id: str | None
+    ) -> Payment | None: ...
+
+    def list_stale(self, created_before: datetime, limit: int) -> list[Payment]: ...
+
+    def list_page(
+        self,
+        user_id: uuid.UUID,
+        status: PaymentStatus | None,
+        limit: int,
+        after: Cursor | None,
+    ) -> PageResult[Payment]: ...
+
+    def count_by_status(self, user_id: uuid.UUID) -> dict[PaymentStatus, int]: ...
+
+    def totals_by_currency(self, user_id: uuid.UUID) -> list[CurrencyTotal]: ...
+
+    def add_status_change(self, change: PaymentStatusChange) -> PaymentStatusChange: ...
+
+    def history(self, payment_id: uuid.UUID) -> list[PaymentStatusChange]: ...
+
+    def add_refund(self, refund: PaymentRefund) -> PaymentRefund: ...
+
+    def find_refund(self, provider_refund_id: str) -> PaymentRefund | None: ...
+
+
+class WebhookEventRepositoryPort(Protocol):
+    def record_first_delivery(self, provider: str, event_id: str, event_type: str) -> bool: ...
+
+
+class UsageRepositoryPort(Protocol):
+    def get(self, usage_id: uuid.UUID, *, for_update: bool = False) -> TokenUsage | None: ...
+
+    def find(self, user_id: uuid.UUID, reference: str) -> TokenUsage | None: ...
+
+    def try_claim(self, usage: TokenUsage) -> bool: ...
+
+
+class ApiKeyRepositoryPort(Protocol):
+    def add(self, key: ApiKey) -> ApiKey: ...
+
+    def find_by_prefix(self, prefix: str) -> ApiKey | None: ...
+
+    def list_all(self) -> list[ApiKey]: ...
+
+
+class AutoReloadRepositoryPort(Protocol):
+    def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> AutoReloadSetting | None: ...
+
+    def add(self, setting: AutoReloadSetting) -> AutoReloadSetting: ...
 
 
 class PasswordHasherPort(Protocol):

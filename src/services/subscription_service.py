@@ -60,6 +60,16 @@ class SubscriptionService:
         subscription.cancelled_at = now
         return subscription
 
+    def end_for_refund(self, subscription_id: uuid.UUID, now: datetime) -> None:
+        """A refunded subscription stops now (an already ended one is left as it is)."""
+        subscription = self._subscriptions.get(subscription_id, for_update=True)
+        if subscription is not None and subscription.status in (
+            SubscriptionStatus.PENDING,
+            SubscriptionStatus.ACTIVE,
+        ):
+            subscription.status = SubscriptionStatus.CANCELLED
+            subscription.cancelled_at = now
+
     def find_active(self, user_id: uuid.UUID) -> Subscription | None:
         subscription = self._subscriptions.find_open_for_user(user_id)
         if subscription is None or subscription.status is not SubscriptionStatus.ACTIVE:

@@ -36,6 +36,15 @@ class TokenBundleService:
         )
         return self._purchases.add(purchase)
 
+    def get_purchase(self, purchase_id: uuid.UUID) -> TokenBundlePurchase:
+        purchase = self._purchases.get(purchase_id, for_update=True)
+        if purchase is None:
+            raise NotFound("token_bundle_purchase")
+        return purchase
+
+    def mark_refunded(self, purchase_id: uuid.UUID) -> None:
+        self.get_purchase(purchase_id).status = PurchaseStatus.REFUNDED
+
     def cancel_purchase(self, purchase_id: uuid.UUID) -> TokenBundlePurchase:
         purchase = self._purchases.get(purchase_id, for_update=True)
         if purchase is None:

@@ -3,10 +3,10 @@
 import uuid
 from dataclasses import dataclass
 
-from src.errors import PaymentRequired
+from src.errors import Conflict, PaymentRequired
 from src.models.token_ledger import TokenTransaction, TokenTransactionType
 from src.pagination import SequenceCursor
-from src.repositories.token_repository import BalanceChange, LedgerPage
+from src.repositories.token_repository import BalanceChange, LedgerMismatch, LedgerPage
 from src.services.ports import TokenRepositoryPort
 
 
@@ -74,6 +74,42 @@ class TokenService:
         if amount <= 0:
             raise ValueError("A debit must be positive.")
         return self._change(user_id, -amount, kind, reference, description, created_by)
+
+    def lock_balance(self, user_id: uuid.UUID) -> int:
+        """Lock the user's balance row until commit and return the balance (0 if none)."""
+        return self._tokens.lock_balance(user_id)
+
+    def adjust(
+        self, user_id: uuid.UUID, amount: int, reason: str, admin_id: uuid.UUID
+    ) -> TokenTransaction:
+        """An admin's bonus (> 0) or correction (< 0), never below zero (409 otherwise)."""
+        if amount > 0:
+            return self.credit_tokens(
+                user_id,
+                amount,
+                kind=TokenTransactionType.BONUS,
+                reference=None,
+                description=reason,
+                created_by=admin_id,
+            )
+        try:
+            return self.debit_tokens(
+                user_id,
+                -amount,
+                kind=TokenTransactionType.ADJUSTMENT,
+                reference=None,
+                description=reason,
+                created_by=admin_id,
+            )
+        except PaymentRequired as error:
+            raise Conflict(
+                "The correction would take the balance below zero.",
+                code="balance_would_go_negative",
+                details=error.details,
+            ) from error
+
+    def reconcile(self) -> list[LedgerMismatch]:
+        return self._tokens.ledger_mismatches()
 
     def get_balance(self, user_id: uuid.UUID) -> BalanceView:
         row = self._tokens.get_balance(user_id)

@@ -10,18 +10,28 @@ from src.repositories.base import DuplicateRow
 from src.services.ports import PasswordHasherPort, UserRepositoryPort
 
 INVALID_CREDENTIALS = "invalid_credentials"
+# Providers that keep a customer per user, and the user column that remembers it.
+PROVIDER_CUSTOMER_COLUMNS = {"stripe": "stripe_customer_id"}
 
 
 class UserService:
-    def __init__(self, users: UserRepositoryPort, password_hasher: PasswordHasherPort) -> None:
+    def __init__(
+        self, users: UserRepositoryPort, password_hasher: PasswordHasherPort, trial_credits: int = 0
+    ) -> None:
         self._users = users
         self._hasher = password_hasher
+        self._trial_credits = trial_credits
 
     def register(self, email: str, password: str) -> User:
         """Create a user; a taken e-mail (also under a concurrent race) is 409 ``email_taken``."""
         if self._users.get_by_email(email) is not None:
             raise self._email_taken()
-        user = User(email=email, password_hash=self._hasher.hash(password), role=UserRole.USER)
+        user = User(
+            email=email,
+            password_hash=self._hasher.hash(password),
+            role=UserRole.USER,
+            trial_remaining=self._trial_credits,
+        )
         try:
             return self._users.add(user)
         except DuplicateRow as error:
@@ -56,7 +66,12 @@ class UserService:
             return user, False
         if not password:
             raise ValueError("A password is needed to create a new admin.")
-        admin = User(email=email, password_hash=self._hasher.hash(password), role=UserRole.ADMIN)
+        admin = User(
+            email=email,
+            password_hash=self._hasher.hash(password),
+            role=UserRole.ADMIN,
+            trial_remaining=self._trial_credits,
+        )
         return self._users.add(admin), True
 
     def get(self, user_id: uuid.UUID) -> User:
@@ -64,6 +79,26 @@ class UserService:
         if user is None:
             raise NotFound("user")
         return user
+
+    def get_locked(self, user_id: uuid.UUID) -> User:
+        """The user row locked until commit (so a provider customer is created only once)."""
+        user = self._users.get(user_id, for_update=True)
+        if user is None:
+            raise NotFound("user")
+        return user
+
+    @staticmethod
+    def customer_id(user: User, provider: str) -> str | None:
+        """The user's customer id at ``provider``, if that provider keeps customers."""
+        column = PROVIDER_CUSTOMER_COLUMNS.get(provider)
+        return getattr(user, column) if column else None
+
+    def remember_customer(self, user_id: uuid.UUID, provider: str, customer_id: str) -> None:
+        """Save a provider's customer id on the user the first time we learn it."""
+        column = PROVIDER_CUSTOMER_COLUMNS.get(provider)
+        user = self._users.get(user_id)
+        if column and user is not None and not getattr(user, column):
+            setattr(user, column, customer_id)
 
     def require_admin(self, user_id: uuid.UUID) -> User:
         """The role is read from the database on every admin call, so a demotion is immediate."""

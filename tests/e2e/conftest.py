@@ -1,19 +1,23 @@
-"""End-to-end fixtures: the app served by gunicorn on loopback, on the test database."""
+"""End-to-end fixtures: the app served by gunicorn on loopback, on the test database, and
+localstripe as its Stripe (the real SDK talks to it; its signed webhooks reach the app)."""
 
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 
 from src.app import BillingApp
 from tests.conftest import TEST_SETTINGS
+from tests.support import stripe_fake as localstripe
+from tests.support.ledger import assert_ledger_consistent
 from tests.support.server import free_port, gunicorn_command, serve
 
 
 def served_env(database_url: str, **extra: Any) -> dict[str, str]:
     settings = {**TEST_SETTINGS, "APP_ENV": "production", "DATABASE_URL": database_url, **extra}
-    return {key: str(value) for key, value in settings.items()}
+    return {key: str(value) for key, value in settings.items() if value is not None}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +28,55 @@ def served_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         yield url
 
 
+@pytest.fixture(scope="session")
+def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = Path(tmp_path_factory.mktemp("localstripe")) / "localstripe.log"
+    with localstripe.running_localstripe(log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def stripe_env(database_url: str, localstripe_url: str) -> dict[str, str]:
+    return served_env(
+        database_url,
+        STRIPE_SECRET_KEY=localstripe.API_KEY,
+        STRIPE_API_BASE=localstripe_url,
+        STRIPE_WEBHOOK_SECRET=localstripe.WEBHOOK_SECRET,
+        TRIAL_CREDITS=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def stripe_app_url(
+    stripe_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The app under gunicorn, its Stripe client pointed at localstripe."""
+    port = free_port()
+    log = Path(tmp_path_factory.mktemp("gunicorn-stripe")) / "server.log"
+    with serve(gunicorn_command(port, workers=3), stripe_env, port, log) as url:
+        yield url
+
+
+@pytest.fixture
+def stripe_sdk(localstripe_url: str) -> stripe.StripeClient:
+    """The official SDK as a test's own Stripe client (the customer's browser, the dashboard)."""
+    localstripe.reset(localstripe_url)
+    return stripe.StripeClient(
+        localstripe.API_KEY, base_addresses={"api": localstripe_url}, max_network_retries=0
+    )
+
+
+@pytest.fixture
+def app_webhook(localstripe_url: str, stripe_app_url: str) -> Iterator[str]:
+    """localstripe delivers every event, signed, to the app; silenced again afterwards."""
+    target = f"{stripe_app_url}/api/v1/webhooks/stripe"
+    localstripe.register_webhook(localstripe_url, target)
+    yield target
+    localstripe.silence_webhook(localstripe_url, target)
+
+
 @pytest.fixture(autouse=True)
-def clean_database(app: BillingApp) -> BillingApp:
-    """Depending on ``app`` truncates every table after each test."""
-    return app
+def clean_database(app: BillingApp) -> Iterator[BillingApp]:
+    """Depending on ``app`` truncates every table after each test; the ledger is checked."""
+    yield app
+    assert_ledger_consistent(app)

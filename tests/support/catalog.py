@@ -28,6 +28,7 @@ class CatalogBuilder:
         period: BillingPeriod = BillingPeriod.MONTHLY,
         active: bool = True,
         name: str = "Test plan",
+        metered: bool = False,
     ) -> Any:
         return self._save(
             Plan(
@@ -37,6 +38,7 @@ class CatalogBuilder:
                 currency=currency,
                 billing_period=period,
                 is_active=active,
+                usage_metered=metered,
             )
         )
 

@@ -29,7 +29,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
         try:
             if requests.get(url, timeout=1).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server did not answer {url} in {timeout}s:\n{log.read_text()}")

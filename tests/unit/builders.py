@@ -2,22 +2,34 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
+
+from argon2 import PasswordHasher
 
 from src.events.base import EventResult
 from src.events.checkout_events import CheckoutRequestedEvent
 from src.events.payment_events import PaymentCapturedEvent
 from src.handlers.checkout_handlers import CheckoutHandler
-from src.handlers.payment_handlers import PaymentCapturedHandler
-from src.models.addon import AddOn, AddOnSubscription
+from src.handlers.invoice_handlers import CancelInvoiceHandler
+from src.handlers.payment_handlers import (
+    PaymentCapturedHandler,
+    PaymentFailureHandler,
+    RefundReportedHandler,
+)
+from src.handlers.payment_start_handlers import StartPaymentHandler
+from src.handlers.payment_verify_handlers import VerifyPaymentHandler
+from src.handlers.refund_handlers import RefundPaymentHandler
+from src.models.addon import AddOn
 from src.models.invoice import Invoice
-from src.models.plan import BillingPeriod, Plan
-from src.models.subscription import Subscription, SubscriptionStatus
+from src.models.plan import Plan
 from src.models.token_bundle import TokenBundle
+from src.models.user import User, UserRole
+from src.providers.base import PaymentProviders
+from src.providers.manual import ManualProvider
 from src.schemas.checkout import CheckoutOutcome
 from src.services.addon_service import AddOnService
+from src.services.capture_service import CaptureService
+from src.services.grant_reversal_service import GrantReversalService
 from src.services.idempotency_service import IdempotencyService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService
@@ -25,18 +37,25 @@ from src.services.plan_service import PlanService
 from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import TokenBundleService
 from src.services.token_service import TokenService
+from src.services.user_service import UserService
+from src.services.webhook_event_service import WebhookEventService
+from tests.unit.catalog_builders import CatalogRows
 from tests.unit.fakes import (
     FakeAddOnSubscriptionRepository,
     FakeCatalogRepository,
     FakeIdempotencyKeyRepository,
     FakeInvoiceRepository,
+    FakePaymentProvider,
     FakePaymentRepository,
     FakePurchaseRepository,
     FakeSubscriptionRepository,
     FakeTokenRepository,
+    FakeUserRepository,
+    FakeWebhookEventRepository,
 )
 
 PAYER = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
+EXPIRY_MINUTES = 30
 
 
 def paying(invoice: Invoice, **fields: Any) -> PaymentCapturedEvent:
@@ -52,8 +71,10 @@ def paying(invoice: Invoice, **fields: Any) -> PaymentCapturedEvent:
 
 
 @dataclass
-class Billing:
-    """Every fake repository of a checkout and a capture, and the services built on them."""
+class Billing(CatalogRows):
+    """Every fake repository of a checkout, a payment and a refund, the services built on
+    them, and ``provider``: the scripted provider every provider-facing handler talks to
+    (beside the real ManualProvider)."""
 
     plans: FakeCatalogRepository[Plan] = field(default_factory=FakeCatalogRepository)
     bundles: FakeCatalogRepository[TokenBundle] = field(default_factory=FakeCatalogRepository)
@@ -67,10 +88,15 @@ class Billing:
     keys: FakeIdempotencyKeyRepository = field(default_factory=FakeIdempotencyKeyRepository)
     tokens: FakeTokenRepository = field(default_factory=FakeTokenRepository)
     payments: FakePaymentRepository = field(default_factory=FakePaymentRepository)
+    users: FakeUserRepository = field(default_factory=FakeUserRepository)
+    webhook_events: FakeWebhookEventRepository = field(default_factory=FakeWebhookEventRepository)
+    provider: FakePaymentProvider = field(default_factory=FakePaymentProvider)
 
     def __post_init__(self) -> None:
         if self.addon_subscriptions.parents is None:  # what the ORM's relationship would load
             self.addon_subscriptions.parents = self.subscriptions
+
+    # -- services ------------------------------------------------------------------------
 
     def subscription_service(self) -> SubscriptionService:
         return SubscriptionService(subscriptions=self.subscriptions)
@@ -93,15 +119,84 @@ class Billing:
     def payment_service(self) -> PaymentService:
         return PaymentService(payments=self.payments)
 
-    def payment_captured_handler(self) -> PaymentCapturedHandler:
-        """Wired as src/container.py's ``payment_captured_handler``."""
-        return PaymentCapturedHandler(
+    def user_service(self) -> UserService:
+        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        return UserService(users=self.users, password_hasher=cheap)
+
+    def webhook_event_service(self) -> WebhookEventService:
+        return WebhookEventService(events=self.webhook_events)
+
+    def payment_providers(self) -> PaymentProviders:
+        return PaymentProviders({self.provider.name: self.provider, "manual": ManualProvider()})
+
+    def capture_service(self) -> CaptureService:
+        """Wired as src/container.py's ``capture_service``."""
+        return CaptureService(
             invoice_service=self.invoice_service(),
             subscription_service=self.subscription_service(),
             token_bundle_service=self.token_bundle_service(),
             token_service=self.token_service(),
             add_on_service=self.add_on_service(),
             payment_service=self.payment_service(),
+            user_service=self.user_service(),
+        )
+
+    def grant_reversal_service(self) -> GrantReversalService:
+        return GrantReversalService(
+            token_service=self.token_service(),
+            token_bundle_service=self.token_bundle_service(),
+            subscription_service=self.subscription_service(),
+            add_on_service=self.add_on_service(),
+        )
+
+    # -- command handlers, as the container registers them -------------------------------
+
+    def payment_captured_handler(self) -> PaymentCapturedHandler:
+        return PaymentCapturedHandler(
+            capture_service=self.capture_service(),
+            invoice_service=self.invoice_service(),
+            webhook_event_service=self.webhook_event_service(),
+        )
+
+    def payment_failure_handler(self) -> PaymentFailureHandler:
+        return PaymentFailureHandler(self.payment_service(), self.webhook_event_service())
+
+    def refund_reported_handler(self) -> RefundReportedHandler:
+        return RefundReportedHandler(self.payment_service(), self.webhook_event_service())
+
+    def start_payment_handler(self) -> StartPaymentHandler:
+        return StartPaymentHandler(
+            invoice_service=self.invoice_service(),
+            payment_service=self.payment_service(),
+            user_service=self.user_service(),
+            payment_providers=self.payment_providers(),
+            expiry_minutes=EXPIRY_MINUTES,
+        )
+
+    def verify_payment_handler(self) -> VerifyPaymentHandler:
+        return VerifyPaymentHandler(
+            payment_service=self.payment_service(),
+            capture_service=self.capture_service(),
+            invoice_service=self.invoice_service(),
+            payment_providers=self.payment_providers(),
+        )
+
+    def refund_payment_handler(self) -> RefundPaymentHandler:
+        return RefundPaymentHandler(
+            payment_service=self.payment_service(),
+            invoice_service=self.invoice_service(),
+            grant_reversal_service=self.grant_reversal_service(),
+            payment_providers=self.payment_providers(),
+        )
+
+    def cancel_invoice_handler(self) -> CancelInvoiceHandler:
+        return CancelInvoiceHandler(
+            invoice_service=self.invoice_service(),
+            subscription_service=self.subscription_service(),
+            token_bundle_service=self.token_bundle_service(),
+            add_on_service=self.add_on_service(),
+            payment_service=self.payment_service(),
+            payment_providers=self.payment_providers(),
         )
 
     def checkout_handler(self) -> CheckoutHandler:
@@ -114,6 +209,8 @@ class Billing:
             idempotency_service=self.idempotency_service(),
         )
 
+    # -- rows ----------------------------------------------------------------------------
+
     def checkout(self, user_id: uuid.UUID, **fields: Any) -> EventResult[CheckoutOutcome]:
         """Handle one checkout command (the dispatcher's transaction is not involved)."""
         return self.checkout_handler().handle(CheckoutRequestedEvent(user_id=user_id, **fields))
@@ -122,6 +219,18 @@ class Billing:
         """The stored invoice of one checkout (plan_id=..., token_bundle_ids=..., ...)."""
         invoice_id = self.checkout(user_id, **fields).data.response.invoice.id
         return self.invoices.rows[invoice_id]
+
+    def user(self, user_id: uuid.UUID = PAYER, stripe_customer_id: str | None = None) -> User:
+        """An account (the password hash is never checked here)."""
+        return self.users.add(
+            User(
+                id=user_id,
+                email=f"{user_id.hex[-6:]}@example.com",
+                password_hash="not-a-hash",
+                role=UserRole.USER,
+                stripe_customer_id=stripe_customer_id,
+            )
+        )
 
     def row_counts(self) -> dict[str, int]:
         return {
@@ -133,89 +242,7 @@ class Billing:
             "token_balances": len(self.tokens.balances),
             "token_transactions": len(self.tokens.transactions),
             "payments": len(self.payments.rows),
+            "payment_status_changes": len(self.payments.changes),
+            "payment_refunds": len(self.payments.refunds),
+            "webhook_events": len(self.webhook_events.rows),
         }
-
-    def plan(
-        self,
-        price: str = "49.00",
-        currency: str = "USD",
-        active: bool = True,
-        name: str = "Pro",
-        period: BillingPeriod = BillingPeriod.MONTHLY,
-    ) -> Plan:
-        return self.plans.add(
-            Plan(
-                code=f"plan-{uuid.uuid4().hex[:8]}",
-                name=name,
-                price=Decimal(price),
-                currency=currency,
-                billing_period=period,
-                is_active=active,
-            )
-        )
-
-    def bundle(
-        self, tokens: int = 50, price: str = "49.00", currency: str = "USD", active: bool = True
-    ) -> TokenBundle:
-        return self.bundles.add(
-            TokenBundle(
-                code=f"bundle-{uuid.uuid4().hex[:8]}",
-                name=f"{tokens} Tokens",
-                token_amount=tokens,
-                price=Decimal(price),
-                currency=currency,
-                is_active=active,
-            )
-        )
-
-    def add_on(
-        self,
-        price: str = "9.00",
-        currency: str = "USD",
-        active: bool = True,
-        name: str = "Support",
-        period: BillingPeriod = BillingPeriod.YEARLY,
-    ) -> AddOn:
-        return self.add_ons.add(
-            AddOn(
-                code=f"addon-{uuid.uuid4().hex[:8]}",
-                name=name,
-                price=Decimal(price),
-                currency=currency,
-                billing_period=period,
-                is_active=active,
-            )
-        )
-
-    def subscription(
-        self,
-        user_id: uuid.UUID,
-        status: SubscriptionStatus,
-        plan: Plan | None = None,
-        expires_at: datetime | None = None,
-    ) -> Subscription:
-        """A subscription already in the store (e.g. activated by an earlier payment)."""
-        plan = plan or self.plan()
-        return self.subscriptions.add(
-            Subscription(
-                user_id=user_id, plan_id=plan.id, plan=plan, status=status, expires_at=expires_at
-            )
-        )
-
-    def addon_subscription(
-        self,
-        parent: Subscription,
-        add_on: AddOn | None = None,
-        status: SubscriptionStatus = SubscriptionStatus.PENDING,
-    ) -> AddOnSubscription:
-        add_on = add_on or self.add_on()
-        return self.addon_subscriptions.add(
-            AddOnSubscription(
-                user_id=parent.user_id,
-                addon_id=add_on.id,
-                add_on=add_on,
-                subscription_id=parent.id,
-                subscription=parent,
-                status=status,
-            )
-        )

@@ -1,10 +1,22 @@
 """Unit-tier fixtures: fakes and cheap real collaborators, never a database."""
 
+from collections.abc import Iterator
+
 import pytest
 from argon2 import PasswordHasher
 
 from src.models.invoice import Invoice
 from tests.unit.builders import PAYER, Billing
+
+ROLLED_BACK = "rolled_back"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{ROLLED_BACK}: the test ends where the dispatcher would roll back, so the fakes hold "
+        "what the rollback would undo and the commit-time checks of ``billing`` are skipped",
+    )
 
 
 @pytest.fixture
@@ -14,8 +26,16 @@ def hasher() -> PasswordHasher:
 
 
 @pytest.fixture
-def billing() -> Billing:
-    return Billing()
+def billing(request: pytest.FixtureRequest) -> Iterator[Billing]:
+    """The fakes, checked after the test as the database would be at commit: every balance is
+    the sum of its ledger, and no payment breaks its table's CHECK constraints (unless the
+    test is marked ``rolled_back``)."""
+    fakes = Billing()
+    yield fakes
+    if request.node.get_closest_marker(ROLLED_BACK) is not None:
+        return
+    assert fakes.tokens.ledger_mismatches() == []
+    assert fakes.payments.violations() == []
 
 
 @pytest.fixture

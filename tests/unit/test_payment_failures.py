@@ -68,6 +68,7 @@ def test_reference_that_paid_another_invoice_is_payment_reference_reused(
     assert caught.value.code == "payment_reference_reused"
 
 
+@pytest.mark.rolled_back
 def test_capture_of_an_already_credited_purchase_raises_duplicate_row(
     billing: Billing, invoice: Invoice
 ) -> None:

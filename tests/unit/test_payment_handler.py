@@ -69,7 +69,7 @@ def test_capture_activates_every_line_type_and_settles_the_invoice(
     assert {p.status for p in billing.purchases.rows.values()} == {PurchaseStatus.COMPLETED}
     assert invoice.paid_at == subscription.starts_at == add_on.starts_at
     assert billing.token_service().get_balance(PAYER).balance == 1050
-    assert billing.tokens.ledger_mismatches() == {}
+    assert billing.tokens.ledger_mismatches() == []
 
 
 def test_capture_credits_each_purchase_once_under_its_reference(
@@ -116,6 +116,7 @@ def test_capture_notifies_lines_in_order_then_invoice_paid(
 
 
 def test_capture_records_one_completed_payment(billing: Billing, invoice: Invoice) -> None:
+    """Through PaymentService.complete: no payment was started, so one is recorded."""
     billing.payment_captured_handler().handle(paying(invoice, payload_digest="ab" * 32))
 
     [payment] = billing.payments.list_for_invoice(invoice.id)
@@ -131,6 +132,8 @@ def test_capture_records_one_completed_payment(billing: Billing, invoice: Invoic
         "ab" * 32,
     )
     assert payment.completed_at is not None and payment.error_code is None
+    history = [(c.from_status, c.to_status, c.reason) for c in billing.payments.history(payment.id)]
+    assert history == [(None, "completed", "captured")]
 
 
 @pytest.mark.parametrize("settled", [InvoiceStatus.PAID, InvoiceStatus.REFUNDED])

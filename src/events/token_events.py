@@ -1,0 +1,86 @@
+"""Pay-per-use: spending, refunding a use, admin adjustments, auto-reload."""
+
+import uuid
+from dataclasses import dataclass
+
+from src.events.base import Command, Notification
+from src.schemas.usage import (
+    AdjustTokensResponse,
+    AutoReloadAttempt,
+    AutoReloadOut,
+    ConsumeOutcome,
+    UsageRefundResponse,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokensConsumeRequestedEvent(Command[ConsumeOutcome]):
+    """Command: charge one use (by the user, or by a trusted backend acting for the user)."""
+
+    name = "tokens.consume_requested"
+    user_id: uuid.UUID
+    amount: int
+    reference: str
+    description: str | None = None
+    api_key_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageRefundRequestedEvent(Command[UsageRefundResponse]):
+    name = "tokens.usage_refund_requested"
+    user_id: uuid.UUID
+    usage_id: uuid.UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenAdjustmentRequestedEvent(Command[AdjustTokensResponse]):
+    name = "tokens.adjustment_requested"
+    admin_id: uuid.UUID
+    user_id: uuid.UUID
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoReloadConfigurationRequestedEvent(Command[AutoReloadOut]):
+    name = "auto_reload.configuration_requested"
+    user_id: uuid.UUID
+    enabled: bool
+    threshold: int
+    bundle_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoReloadRequestedEvent(Command[AutoReloadAttempt]):
+    """Command: top the balance up from the saved card, if it is still under the threshold."""
+
+    name = "auto_reload.requested"
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokensConsumedEvent(Notification):
+    name = "tokens.consumed"
+    user_id: uuid.UUID
+    usage_id: uuid.UUID
+    source: str
+    charged_tokens: int
+    balance: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoReloadNeededEvent(Notification):
+    """The balance fell under the user's auto-reload threshold (published after commit)."""
+
+    name = "auto_reload.needed"
+    user_id: uuid.UUID
+    balance: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageRefundedEvent(Notification):
+    name = "tokens.usage_refunded"
+    user_id: uuid.UUID
+    usage_id: uuid.UUID
+    balance: int

@@ -1,0 +1,81 @@
+"""payment.verification_requested → ask the provider; capture exactly as the webhook would.
+
+The recovery path for a webhook that never arrived. It races the webhook safely: both go
+through CaptureService with the same reference (the provider's payment id) under the invoice
+lock, so whichever comes second finds the invoice paid and credits nothing.
+"""
+
+import uuid
+
+from src.errors import ProviderError
+from src.events.base import EventResult, IEventHandler, Notification
+from src.events.payment_events import PaymentVerificationRequestedEvent
+from src.models.payment import Payment, PaymentStatus
+from src.providers.base import PaymentProviders, RemotePayment, RemoteStatus
+from src.schemas.payment import VerifyOutcome
+from src.services.capture_service import CaptureRequest, CaptureService
+from src.services.invoice_service import InvoiceService
+from src.services.payment_service import PaymentClaim, PaymentService, existing
+
+
+class VerifyPaymentHandler(IEventHandler[PaymentVerificationRequestedEvent, VerifyOutcome]):
+    def __init__(
+        self,
+        payment_service: PaymentService,
+        capture_service: CaptureService,
+        invoice_service: InvoiceService,
+        payment_providers: PaymentProviders,
+    ) -> None:
+        self._payments = payment_service
+        self._capture = capture_service
+        self._invoices = invoice_service
+        self._providers = payment_providers
+        self._request: CaptureRequest | None = None
+
+    def handle(self, event: PaymentVerificationRequestedEvent) -> EventResult[VerifyOutcome]:
+        payment = self._payments.get_for_user(event.payment_id, event.user_id)
+        remote = self._providers.get(payment.provider).fetch_payment(existing(payment))
+        captured = False
+        notifications: list[Notification] = []
+        if remote.status is RemoteStatus.SUCCEEDED and payment.invoice_id is not None:
+            self._request = self._capture_request(payment, payment.invoice_id, remote)
+            outcome, notifications = self._capture.capture(self._request)
+            captured = outcome.status == "success"
+        elif remote.status is RemoteStatus.FAILED:
+            locked = self._payments.get_locked(payment.id)
+            self._payments.fail(locked, "payment_failed", remote.failure_message, "verify")
+        elif remote.status is RemoteStatus.PROCESSING:
+            locked = self._payments.get_locked(payment.id)
+            self._payments.move(locked, PaymentStatus.PROCESSING, "provider is processing")
+        invoice = self._invoices.find(payment.invoice_id) if payment.invoice_id else None
+        outcome_data = VerifyOutcome(
+            payment_id=payment.id,
+            payment_status=payment.status,
+            invoice_status=invoice.status.value if invoice else "unknown",
+            captured=captured,
+        )
+        return EventResult(outcome_data, tuple(notifications))
+
+    def on_failure(self, event: PaymentVerificationRequestedEvent, error: Exception) -> None:
+        """A capture the check started and then refused (e.g. amount mismatch) is kept."""
+        if self._request is not None:
+            self._capture.record_refusal(self._request, error)
+
+    @staticmethod
+    def _capture_request(
+        payment: Payment, invoice_id: uuid.UUID, remote: RemotePayment
+    ) -> CaptureRequest:
+        if remote.amount is None or remote.currency is None:
+            raise ProviderError("The provider reported a success without an amount.")
+        return CaptureRequest(
+            invoice_id=invoice_id,
+            claim=PaymentClaim(
+                provider=payment.provider,
+                reference=remote.payment_intent_id or payment.provider_reference or str(payment.id),
+                amount=remote.amount,
+                currency=remote.currency,
+            ),
+            payment_id=payment.id,
+            payment_intent_id=remote.payment_intent_id,
+            charge_id=remote.charge_id,
+        )

@@ -1,0 +1,193 @@
+"""The provider-neutral contract: start a payment, read a webhook, check a payment, refund.
+
+Handlers and services speak only these types. A new provider is a new ``PaymentProvider``
+registered in the container: no handler, service or route changes (webhooks arrive at
+``/webhooks/<provider name>``).
+"""
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from src.errors import ApiError, NotFound
+
+
+class PaymentMode(StrEnum):
+    PAYMENT_INTENT = "payment_intent"
+    CHECKOUT = "checkout"
+
+
+@dataclass(frozen=True)
+class LineForProvider:
+    description: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    """What the core asks a provider to collect."""
+
+    payment_id: uuid.UUID
+    invoice_id: uuid.UUID
+    invoice_number: str
+    user_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    mode: PaymentMode = PaymentMode.PAYMENT_INTENT
+    customer_id: str | None = None
+    lines: tuple[LineForProvider, ...] = ()
+    # Off-session charge of a saved payment method (auto-reload): confirmed at once.
+    saved_payment_method: str | None = None
+
+
+@dataclass(frozen=True)
+class StartedPayment:
+    provider_payment_id: str
+    payment_intent_id: str | None = None
+    session_id: str | None = None
+    client_secret: str | None = None
+    checkout_url: str | None = None
+
+
+class ProviderEventKind(StrEnum):
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"
+    REFUNDED = "refunded"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class ObservedRefund:
+    refund_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified provider webhook, translated. Ids come from the metadata we sent."""
+
+    provider: str
+    event_id: str
+    event_type: str
+    kind: ProviderEventKind
+    invoice_id: uuid.UUID | None = None
+    payment_id: uuid.UUID | None = None
+    payment_intent_id: str | None = None
+    session_id: str | None = None
+    charge_id: str | None = None
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    refunded_total: Decimal | None = None
+    refunds: tuple[ObservedRefund, ...] = field(default_factory=tuple)
+
+    @property
+    def payment_reference(self) -> str | None:
+        """The reference an invoice is settled by: the payment intent, else the session."""
+        return self.payment_intent_id or self.session_id
+
+
+class RemoteStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class RemotePayment:
+    """A payment as the provider sees it now (the recovery path asks for this)."""
+
+    status: RemoteStatus
+    amount: Decimal | None = None
+    currency: str | None = None
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    refund_id: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ExistingPayment:
+    """What a provider needs to find a payment it started before."""
+
+    payment_id: uuid.UUID
+    payment_intent_id: str | None
+    session_id: str | None
+
+
+class ProviderDeclined(ApiError):
+    """The provider refused to take the money (a declined card); nothing was charged."""
+
+    status_code = 402
+    code = "payment_declined"
+
+
+class PaymentProvider(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def ensure_customer(self, user_id: uuid.UUID, email: str, known_id: str | None) -> str | None:
+        """The provider's customer for this user (created once); None if it has none."""
+
+    @abstractmethod
+    def start_payment(self, start: PaymentStart) -> StartedPayment:
+        """Begin collecting ``start.amount``; raises ``ProviderDeclined`` or ``ProviderError``."""
+
+    @abstractmethod
+    def resume_payment(self, existing: ExistingPayment) -> StartedPayment | None:
+        """What the client needs to finish an open payment; None if it can no longer finish."""
+
+    @abstractmethod
+    def saved_payment_method(self, customer_id: str | None) -> str | None:
+        """The customer's card for off-session charges (auto-reload), if one is saved."""
+
+    @abstractmethod
+    def start_saving_method(self, customer_id: str | None) -> str:
+        """A client secret with which the frontend saves a card for later off-session use."""
+
+    @abstractmethod
+    def cancel_payment(self, existing: ExistingPayment) -> None:
+        """Make an open payment impossible to complete (so it can never charge twice)."""
+
+    @abstractmethod
+    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        """Verify the signature over the raw bytes, then translate; 400 if it does not verify."""
+
+    @abstractmethod
+    def fetch_payment(self, existing: ExistingPayment) -> RemotePayment:
+        """Ask the provider for the payment's current state (webhook lost? recover here)."""
+
+    @abstractmethod
+    def refund(self, existing: ExistingPayment, amount: Decimal, refund_key: str) -> ProviderRefund:
+        """Give ``amount`` back; ``refund_key`` makes a retried call idempotent."""
+
+
+class PaymentProviders:
+    """The registry the container builds: provider name → provider."""
+
+    def __init__(self, providers: Mapping[str, PaymentProvider]) -> None:
+        self._providers = dict(providers)
+
+    def get(self, name: str) -> PaymentProvider:
+        provider = self._providers.get(name)
+        if provider is None:
+            raise NotFound("provider", f"No payment provider named {name!r}.")
+        return provider
+
+    def names(self) -> list[str]:
+        return sorted(self._providers)

@@ -1,0 +1,422 @@
+"""Stripe through the official SDK's ``StripeClient`` (injected; ``STRIPE_API_BASE`` may point
+it at localstripe). Amounts travel in minor units; our ids travel in metadata."""
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+import stripe
+from stripe.params import PaymentIntentCreateParams, SetupIntentCreateParams
+from stripe.params.checkout import SessionCreateParams
+
+from src.config import Settings
+from src.errors import ApiError, InvalidState, ProviderError, ServiceUnavailable
+from src.money import from_minor_units, to_minor_units
+from src.providers.base import (
+    ExistingPayment,
+    ObservedRefund,
+    PaymentMode,
+    PaymentProvider,
+    PaymentStart,
+    ProviderDeclined,
+    ProviderEvent,
+    ProviderEventKind,
+    ProviderRefund,
+    RemotePayment,
+    RemoteStatus,
+    StartedPayment,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SIGNATURE_HEADER = "Stripe-Signature"
+OPEN_INTENT_STATUSES = {"requires_payment_method", "requires_confirmation", "requires_action"}
+
+
+class InvalidStripeSignature(ApiError):
+    status_code = 400
+    code = "invalid_signature"
+
+
+def build_stripe_client(settings: Settings) -> stripe.StripeClient | None:
+    """One shared, stateless client; None when STRIPE_SECRET_KEY is not configured."""
+    if settings.STRIPE_SECRET_KEY is None or not settings.STRIPE_SECRET_KEY.get_secret_value():
+        return None
+    if settings.STRIPE_API_BASE:
+        # A fake server: SDK retries on its 409/500 answers only slow the tests down.
+        return stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY.get_secret_value(),
+            base_addresses={"api": settings.STRIPE_API_BASE},
+            max_network_retries=0,
+        )
+    return stripe.StripeClient(settings.STRIPE_SECRET_KEY.get_secret_value(), max_network_retries=2)
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _id_of(value: Any) -> str | None:
+    """Stripe answers an id or an expanded object (localstripe always expands)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        found = value.get("id")
+        return str(found) if found else None
+    return str(value["id"]) if "id" in value else None
+
+
+def _amount(minor: Any) -> Decimal | None:
+    return None if minor is None else from_minor_units(int(minor))
+
+
+class StripeProvider(PaymentProvider):
+    name = "stripe"
+
+    def __init__(
+        self,
+        client: stripe.StripeClient | None,
+        webhook_secret: str | None,
+        success_url: str,
+        cancel_url: str,
+    ) -> None:
+        self._client = client
+        self._webhook_secret = webhook_secret
+        self._success_url = success_url
+        self._cancel_url = cancel_url
+
+    # -- starting and resuming -------------------------------------------------------------
+
+    def ensure_customer(self, user_id: uuid.UUID, email: str, known_id: str | None) -> str | None:
+        if known_id:
+            return known_id
+        client = self._require_client()
+        customer = self._call(
+            lambda: client.v1.customers.create(
+                params={"email": email, "metadata": {"user_id": str(user_id)}},
+                options={"idempotency_key": f"customer-{user_id}"},
+            )
+        )
+        return str(customer.id)
+
+    def start_payment(self, start: PaymentStart) -> StartedPayment:
+        if start.mode is PaymentMode.CHECKOUT:
+            return self._start_checkout_session(start)
+        client = self._require_client()
+        params: dict[str, Any] = {
+            "amount": to_minor_units(start.amount),
+            "currency": start.currency.lower(),
+            "metadata": self._metadata(start),
+        }
+        if start.customer_id:
+            params["customer"] = start.customer_id
+        if start.saved_payment_method:
+            params.update(payment_method=start.saved_payment_method, off_session=True, confirm=True)
+        intent = self._call(
+            lambda: client.v1.payment_intents.create(
+                params=cast(PaymentIntentCreateParams, params),
+                options={"idempotency_key": f"payment-{start.payment_id}"},
+            )
+        )
+        return StartedPayment(
+            provider_payment_id=str(intent.id),
+            payment_intent_id=str(intent.id),
+            client_secret=intent.client_secret,
+        )
+
+    def _start_checkout_session(self, start: PaymentStart) -> StartedPayment:
+        client = self._require_client()
+        metadata = self._metadata(start)
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "client_reference_id": str(start.invoice_id),
+            "line_items": [
+                {
+                    "quantity": line.quantity,
+                    "price_data": {
+                        "currency": start.currency.lower(),
+                        "unit_amount": to_minor_units(line.unit_price),
+                        "product_data": {"name": line.description},
+                    },
+                }
+                for line in start.lines
+            ],
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "success_url": self._success_url,
+            "cancel_url": self._cancel_url,
+        }
+        if start.customer_id:
+            params["customer"] = start.customer_id
+        session = self._call(
+            lambda: client.v1.checkout.sessions.create(
+                params=cast(SessionCreateParams, params),
+                options={"idempotency_key": f"payment-{start.payment_id}"},
+            )
+        )
+        return StartedPayment(
+            provider_payment_id=str(session.id),
+            session_id=str(session.id),
+            checkout_url=session.url,
+        )
+
+    def resume_payment(self, existing: ExistingPayment) -> StartedPayment | None:
+        client = self._require_client()
+        if existing.payment_intent_id:
+            intent = self._call(
+                lambda: client.v1.payment_intents.retrieve(str(existing.payment_intent_id))
+            )
+            if intent.status not in OPEN_INTENT_STATUSES:
+                return None
+            return StartedPayment(
+                provider_payment_id=str(intent.id),
+                payment_intent_id=str(intent.id),
+                client_secret=intent.client_secret,
+            )
+        if existing.session_id:
+            session = self._call(
+                lambda: client.v1.checkout.sessions.retrieve(str(existing.session_id))
+            )
+            if session.status != "open":
+                return None
+            return StartedPayment(
+                provider_payment_id=str(session.id),
+                session_id=str(session.id),
+                checkout_url=session.url,
+            )
+        return None
+
+    def saved_payment_method(self, customer_id: str | None) -> str | None:
+        """The customer's default card, else the first card attached to the customer."""
+        if not customer_id:
+            return None
+        client = self._require_client()
+        customer = self._call(lambda: client.v1.customers.retrieve(customer_id))
+        settings = customer["invoice_settings"] if "invoice_settings" in customer else None
+        default = settings["default_payment_method"] if settings else None
+        if default:
+            return _id_of(default)
+        cards = self._call(
+            lambda: client.v1.payment_methods.list(params={"customer": customer_id, "type": "card"})
+        )
+        return str(cards.data[0].id) if cards.data else None
+
+    def start_saving_method(self, customer_id: str | None) -> str:
+        client = self._require_client()
+        params: dict[str, Any] = {"usage": "off_session"}
+        if customer_id:
+            params["customer"] = customer_id
+        intent = self._call(
+            lambda: client.v1.setup_intents.create(params=cast(SetupIntentCreateParams, params))
+        )
+        return str(intent.client_secret)
+
+    def cancel_payment(self, existing: ExistingPayment) -> None:
+        """Stop an open payment; refuse (409 ``payment_in_progress``) when Stripe is already
+        moving or has moved the money, since then it can only complete, never be replaced."""
+        client = self._require_client()
+        if existing.payment_intent_id:
+            intent = self._call(
+                lambda: client.v1.payment_intents.retrieve(str(existing.payment_intent_id))
+            )
+            if intent.status in OPEN_INTENT_STATUSES:
+                self._call(lambda: client.v1.payment_intents.cancel(str(intent.id)))
+            elif intent.status != "canceled":
+                raise InvalidState(
+                    "This payment is already being processed by Stripe; wait for its outcome.",
+                    code="payment_in_progress",
+                )
+        elif existing.session_id:
+            session = self._call(
+                lambda: client.v1.checkout.sessions.retrieve(str(existing.session_id))
+            )
+            if session.status == "open":
+                self._call(lambda: client.v1.checkout.sessions.expire(str(session.id)))
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        if not self._webhook_secret:
+            raise ServiceUnavailable(
+                "Stripe webhooks are not configured on the server.", code="webhook_not_configured"
+            )
+        try:
+            stripe.Webhook.construct_event(
+                payload.decode("utf-8"), headers.get(SIGNATURE_HEADER, ""), self._webhook_secret
+            )
+        except (stripe.SignatureVerificationError, ValueError) as error:
+            logger.warning("stripe webhook refused: %s", type(error).__name__)
+            raise InvalidStripeSignature(
+                "The Stripe-Signature header does not verify this payload."
+            ) from error
+        event = json.loads(payload)
+        return self._translate(event)
+
+    def _translate(self, event: dict[str, Any]) -> ProviderEvent:
+        kind_of = {
+            "payment_intent.succeeded": self._intent_event,
+            "payment_intent.payment_failed": self._intent_event,
+            "checkout.session.completed": self._session_event,
+            "checkout.session.async_payment_succeeded": self._session_event,
+            "charge.refunded": self._refund_event,
+        }
+        base = {"provider": self.name, "event_id": str(event["id"]), "event_type": event["type"]}
+        translate = kind_of.get(event["type"])
+        if translate is None:
+            return ProviderEvent(**base, kind=ProviderEventKind.IGNORED)
+        return translate(base, event["data"]["object"])
+
+    def _intent_event(self, base: dict[str, Any], intent: dict[str, Any]) -> ProviderEvent:
+        metadata = intent.get("metadata") or {}
+        error = intent.get("last_payment_error") or {}
+        succeeded = base["event_type"] == "payment_intent.succeeded"
+        received = intent.get("amount_received") or intent.get("amount")
+        return ProviderEvent(
+            **base,
+            kind=(
+                ProviderEventKind.PAYMENT_SUCCEEDED
+                if succeeded
+                else ProviderEventKind.PAYMENT_FAILED
+            ),
+            invoice_id=_uuid(metadata.get("invoice_id")),
+            payment_id=_uuid(metadata.get("payment_id")),
+            payment_intent_id=intent.get("id"),
+            charge_id=_id_of(intent.get("latest_charge")),
+            customer_id=_id_of(intent.get("customer")),
+            payment_method_id=_id_of(intent.get("payment_method")),
+            amount=_amount(received),
+            currency=str(intent.get("currency", "")).upper() or None,
+            failure_code=error.get("decline_code") or error.get("code"),
+            failure_message=error.get("message"),
+        )
+
+    def _session_event(self, base: dict[str, Any], session: dict[str, Any]) -> ProviderEvent:
+        if session.get("payment_status") != "paid":
+            return ProviderEvent(**base, kind=ProviderEventKind.IGNORED)
+        metadata = session.get("metadata") or {}
+        return ProviderEvent(
+            **base,
+            kind=ProviderEventKind.PAYMENT_SUCCEEDED,
+            invoice_id=_uuid(metadata.get("invoice_id") or session.get("client_reference_id")),
+            payment_id=_uuid(metadata.get("payment_id")),
+            payment_intent_id=_id_of(session.get("payment_intent")),
+            session_id=session.get("id"),
+            customer_id=_id_of(session.get("customer")),
+            amount=_amount(session.get("amount_total")),
+            currency=str(session.get("currency", "")).upper() or None,
+        )
+
+    def _refund_event(self, base: dict[str, Any], charge: dict[str, Any]) -> ProviderEvent:
+        refunds = (charge.get("refunds") or {}).get("data") or []
+        return ProviderEvent(
+            **base,
+            kind=ProviderEventKind.REFUNDED,
+            payment_intent_id=_id_of(charge.get("payment_intent")),
+            charge_id=charge.get("id"),
+            currency=str(charge.get("currency", "")).upper() or None,
+            refunded_total=_amount(charge.get("amount_refunded")),
+            refunds=tuple(
+                ObservedRefund(
+                    refund_id=str(item["id"]), amount=from_minor_units(int(item["amount"]))
+                )
+                for item in refunds
+            ),
+        )
+
+    # -- recovery and refunds ----------------------------------------------------------------
+
+    def fetch_payment(self, existing: ExistingPayment) -> RemotePayment:
+        client = self._require_client()
+        intent_id = existing.payment_intent_id
+        if intent_id is None and existing.session_id:
+            session = self._call(
+                lambda: client.v1.checkout.sessions.retrieve(str(existing.session_id))
+            )
+            intent_id = _id_of(session.payment_intent) if "payment_intent" in session else None
+            if intent_id is None:
+                expired = session.status == "expired"
+                return RemotePayment(RemoteStatus.CANCELLED if expired else RemoteStatus.PENDING)
+        if intent_id is None:
+            return RemotePayment(RemoteStatus.PENDING)
+        intent = self._call(lambda: client.v1.payment_intents.retrieve(str(intent_id)))
+        return self._remote_state(intent)
+
+    @staticmethod
+    def _remote_state(intent: Any) -> RemotePayment:
+        status = intent.status
+        if status == "succeeded":
+            received = intent["amount_received"] if "amount_received" in intent else None
+            return RemotePayment(
+                RemoteStatus.SUCCEEDED,
+                amount=_amount(received or intent.amount),
+                currency=str(intent.currency).upper(),
+                payment_intent_id=str(intent.id),
+                charge_id=_id_of(intent["latest_charge"] if "latest_charge" in intent else None),
+            )
+        if status == "processing":
+            return RemotePayment(RemoteStatus.PROCESSING, payment_intent_id=str(intent.id))
+        if status == "canceled":
+            return RemotePayment(RemoteStatus.CANCELLED, payment_intent_id=str(intent.id))
+        error = intent["last_payment_error"] if "last_payment_error" in intent else None
+        if status == "requires_payment_method" and error:
+            message = error["message"] if "message" in error else "The payment failed."
+            return RemotePayment(
+                RemoteStatus.FAILED, payment_intent_id=str(intent.id), failure_message=message
+            )
+        return RemotePayment(RemoteStatus.PENDING, payment_intent_id=str(intent.id))
+
+    def refund(self, existing: ExistingPayment, amount: Decimal, refund_key: str) -> ProviderRefund:
+        client = self._require_client()
+        if not existing.payment_intent_id:
+            raise ProviderError("This payment has no Stripe payment intent to refund.")
+        refund = self._call(
+            lambda: client.v1.refunds.create(
+                params={
+                    "payment_intent": str(existing.payment_intent_id),
+                    "amount": to_minor_units(amount),
+                },
+                options={"idempotency_key": refund_key},
+            )
+        )
+        return ProviderRefund(refund_id=str(refund.id), amount=amount)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _metadata(start: PaymentStart) -> dict[str, str]:
+        return {
+            "invoice_id": str(start.invoice_id),
+            "invoice_number": start.invoice_number,
+            "user_id": str(start.user_id),
+            "payment_id": str(start.payment_id),
+        }
+
+    def _require_client(self) -> stripe.StripeClient:
+        if self._client is None:
+            raise ServiceUnavailable(
+                "Stripe is not configured on the server.", code="stripe_not_configured"
+            )
+        return self._client
+
+    @staticmethod
+    def _call(request: Callable[[], T]) -> T:
+        """Run one Stripe call; a decline is 402, anything else Stripe says is a bare 502."""
+        try:
+            return request()
+        except stripe.CardError as error:
+            detail = error.error
+            decline_code = detail.decline_code if detail and "decline_code" in detail else None
+            raise ProviderDeclined(
+                error.user_message or "The card was declined.",
+                details={"decline_code": decline_code or error.code},
+            ) from error
+        except stripe.StripeError as error:
+            logger.error("stripe call failed: %s (%s)", type(error).__name__, error.http_status)
+            raise ProviderError("The payment provider refused or failed the request.") from error

@@ -1,0 +1,26 @@
+"""Provider events already processed (idempotency for webhooks, in the database)."""
+
+from sqlalchemy.exc import IntegrityError
+
+from src.models.payment import WebhookEvent
+from src.repositories.base import SessionProxy
+
+
+class WebhookEventRepository:
+    def __init__(self, session: SessionProxy) -> None:
+        self._session = session
+
+    def record_first_delivery(self, provider: str, event_id: str, event_type: str) -> bool:
+        """Insert the event id in a savepoint; ``False`` if it was processed already.
+
+        The row commits with the event's effects (same transaction), so a redelivery during
+        processing waits on the unique key and then sees it; a failed processing leaves no row.
+        """
+        try:
+            with self._session.begin_nested():
+                self._session.add(
+                    WebhookEvent(provider=provider, event_id=event_id, event_type=event_type)
+                )
+        except IntegrityError:
+            return False
+        return True

@@ -1,0 +1,37 @@
+"""Spending shared by the user's routes and the service (API key) routes."""
+
+import uuid
+
+from src.events.dispatcher import EventDispatcher
+from src.events.token_events import TokensConsumeRequestedEvent, UsageRefundRequestedEvent
+from src.openapi import ViewResult
+from src.schemas.usage import ConsumeRequest, UsageRefundRequest
+
+REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def consume(
+    dispatcher: EventDispatcher,
+    user_id: uuid.UUID,
+    body: ConsumeRequest,
+    api_key_id: uuid.UUID | None = None,
+) -> ViewResult:
+    """201 with the usage; the same reference again replays it (same body, marked replayed)."""
+    outcome = dispatcher.emit(
+        TokensConsumeRequestedEvent(
+            user_id=user_id,
+            amount=body.amount,
+            reference=body.reference,
+            description=body.description,
+            api_key_id=api_key_id,
+        )
+    ).data
+    return outcome.response, 201, REPLAYED if outcome.replayed else {}
+
+
+def refund_usage(
+    dispatcher: EventDispatcher, user_id: uuid.UUID, usage_id: uuid.UUID, body: UsageRefundRequest
+) -> ViewResult:
+    return dispatcher.emit(
+        UsageRefundRequestedEvent(user_id=user_id, usage_id=usage_id, reason=body.reason)
+    ).data

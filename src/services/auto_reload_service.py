@@ -1,0 +1,72 @@
+"""Auto-reload settings and their bookkeeping (the reload itself is a handler's job)."""
+
+import uuid
+from datetime import datetime
+
+from src.models.auto_reload import MAX_CONSECUTIVE_FAILURES, AutoReloadSetting
+from src.services.ports import AutoReloadRepositoryPort
+from src.services.token_bundle_service import TokenBundleService
+
+
+class AutoReloadService:
+    def __init__(
+        self, reloads: AutoReloadRepositoryPort, token_bundle_service: TokenBundleService
+    ) -> None:
+        self._reloads = reloads
+        self._bundles = token_bundle_service
+
+    def get(self, user_id: uuid.UUID) -> AutoReloadSetting | None:
+        return self._reloads.get(user_id)
+
+    def lock(self, user_id: uuid.UUID) -> AutoReloadSetting | None:
+        return self._reloads.get(user_id, for_update=True)
+
+    def configure(
+        self, user_id: uuid.UUID, enabled: bool, threshold: int, bundle_id: uuid.UUID
+    ) -> AutoReloadSetting:
+        """Save the settings; (re-)enabling clears the failure count and the reason."""
+        self._bundles.get_active(bundle_id)
+        setting = self._reloads.get(user_id, for_update=True)
+        if setting is None:
+            setting = self._reloads.add(
+                AutoReloadSetting(
+                    user_id=user_id,
+                    enabled=False,
+                    threshold=threshold,
+                    bundle_id=bundle_id,
+                    failure_count=0,
+                )
+            )
+        if enabled:
+            setting.failure_count = 0
+            setting.disabled_reason = None
+        setting.enabled = enabled
+        setting.threshold = threshold
+        setting.bundle_id = bundle_id
+        return setting
+
+    def needs_reload(self, user_id: uuid.UUID, balance: int) -> bool:
+        setting = self._reloads.get(user_id)
+        return setting is not None and setting.enabled and balance < setting.threshold
+
+    @staticmethod
+    def record_attempt(setting: AutoReloadSetting, invoice_id: uuid.UUID, now: datetime) -> None:
+        setting.in_flight_invoice_id = invoice_id
+        setting.last_attempt_at = now
+
+    @staticmethod
+    def record_success(setting: AutoReloadSetting) -> None:
+        setting.failure_count = 0
+
+    @staticmethod
+    def record_failure(setting: AutoReloadSetting, reason: str, now: datetime) -> None:
+        """Count a failed reload; the third in a row switches auto-reload off, saying why."""
+        setting.failure_count += 1
+        setting.last_failure_at = now
+        setting.last_attempt_at = now
+        if setting.failure_count >= MAX_CONSECUTIVE_FAILURES:
+            setting.enabled = False
+            setting.disabled_reason = (
+                f"Turned off after {setting.failure_count} failed reloads in a row; "
+                f"last: {reason}"
+            )[:500]

@@ -1,0 +1,164 @@
+"""Capture: one verified payment settles one invoice and activates what it bought, at once.
+
+Shared by every path that learns a payment succeeded: the signed generic webhook, a
+provider's webhook, the recovery check with the provider, and an admin's manual settlement.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from src.clock import utc_now
+from src.errors import AmountMismatch, ApiError
+from src.events.base import Notification
+from src.events.payment_events import (
+    AddOnActivatedEvent,
+    InvoicePaidEvent,
+    SubscriptionActivatedEvent,
+    TokensCreditedEvent,
+)
+from src.models.invoice import Invoice, InvoiceLineItem, LineItemType
+from src.models.token_ledger import TokenTransactionType
+from src.money import format_amount
+from src.schemas.payment import CaptureOutcome
+from src.services.addon_service import AddOnService
+from src.services.invoice_service import InvoiceService
+from src.services.payment_service import PaymentClaim, PaymentService
+from src.services.subscription_service import SubscriptionService
+from src.services.token_bundle_service import TokenBundleService
+from src.services.token_service import LedgerReference, TokenService
+from src.services.user_service import UserService
+
+logger = logging.getLogger(__name__)
+
+PURCHASE_REFERENCE = "token_bundle_purchase"
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """A claim that ``invoice_id`` was paid. ``claim.amount`` None is never sent here: the
+    admin path resolves "in full" before (see ``CaptureRequest.settling``)."""
+
+    invoice_id: uuid.UUID
+    claim: PaymentClaim
+    payment_id: uuid.UUID | None = None
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+    customer_id: str | None = None
+
+
+class CaptureService:
+    """Exactly once, all or nothing.
+
+    The invoice row is locked first, so concurrent captures of one invoice run one after the
+    other; the second finds it paid and answers ``already_paid`` (same payment) or 409
+    (another payment). Every activation happens in the caller's single transaction, so any
+    failure leaves the invoice pending and nothing granted; the ledger's unique reference is the
+    last guard against a double credit.
+    """
+
+    def __init__(
+        self,
+        invoice_service: InvoiceService,
+        subscription_service: SubscriptionService,
+        token_bundle_service: TokenBundleService,
+        token_service: TokenService,
+        add_on_service: AddOnService,
+        payment_service: PaymentService,
+        user_service: UserService,
+    ) -> None:
+        self._invoices = invoice_service
+        self._subscriptions = subscription_service
+        self._bundles = token_bundle_service
+        self._tokens = token_service
+        self._add_ons = add_on_service
+        self._payments = payment_service
+        self._users = user_service
+
+    def capture(self, request: CaptureRequest) -> tuple[CaptureOutcome, list[Notification]]:
+        invoice = self._invoices.get_for_capture(request.invoice_id)
+        claim = request.claim
+        if self._invoices.already_settled_by(invoice, claim.provider, claim.reference):
+            return CaptureOutcome("already_paid", invoice.id, 0), []
+        self._check_amount(invoice, claim)
+
+        now = utc_now()
+        self._invoices.mark_paid(invoice, claim.provider, claim.reference, now)
+        notifications = [self._activate(line, invoice, now) for line in invoice.line_items]
+        self._payments.complete(
+            invoice, claim, request.payment_id, request.payment_intent_id, request.charge_id
+        )
+        if request.customer_id:
+            self._users.remember_customer(invoice.user_id, claim.provider, request.customer_id)
+        notifications.append(
+            InvoicePaidEvent(
+                invoice_id=invoice.id,
+                user_id=invoice.user_id,
+                amount=invoice.total_amount,
+                currency=invoice.currency,
+                provider=claim.provider,
+                payment_reference=claim.reference,
+            )
+        )
+        return CaptureOutcome("success", invoice.id, len(invoice.line_items)), notifications
+
+    def record_refusal(self, request: CaptureRequest, error: Exception) -> None:
+        """Keep a refused or failed attempt (after its rollback, in a transaction of its own)."""
+        invoice = self._invoices.find(request.invoice_id)
+        if isinstance(error, ApiError):
+            code, message = error.code, error.message
+        else:
+            code, message = "internal_error", type(error).__name__
+        self._payments.record_failed(invoice, request.claim, code, message)
+        logger.warning(
+            "payment capture refused: invoice=%s provider=%s reference=%s code=%s",
+            request.invoice_id,
+            request.claim.provider,
+            request.claim.reference,
+            code,
+        )
+
+    def _activate(self, line: InvoiceLineItem, invoice: Invoice, now: datetime) -> Notification:
+        if line.item_type is LineItemType.SUBSCRIPTION:
+            subscription = self._subscriptions.activate(line.item_id, now)
+            return SubscriptionActivatedEvent(
+                subscription_id=subscription.id,
+                user_id=subscription.user_id,
+                expires_at=subscription.expires_at,
+            )
+        if line.item_type is LineItemType.TOKEN_BUNDLE:
+            purchase = self._bundles.complete_purchase(line.item_id, now)
+            entry = self._tokens.credit_tokens(
+                invoice.user_id,
+                purchase.total_tokens,
+                kind=TokenTransactionType.PURCHASE,
+                reference=LedgerReference(PURCHASE_REFERENCE, purchase.id),
+                description=f"{purchase.quantity} x {purchase.bundle.name} ({invoice.number})",
+            )
+            return TokensCreditedEvent(
+                user_id=invoice.user_id,
+                amount=entry.amount,
+                balance_after=entry.balance_after,
+                purchase_id=purchase.id,
+            )
+        addon_subscription = self._add_ons.activate(line.item_id, now)
+        return AddOnActivatedEvent(
+            addon_subscription_id=addon_subscription.id,
+            user_id=addon_subscription.user_id,
+            expires_at=addon_subscription.expires_at,
+        )
+
+    @staticmethod
+    def _check_amount(invoice: Invoice, claim: PaymentClaim) -> None:
+        if (claim.amount, claim.currency) != (invoice.total_amount, invoice.currency):
+            raise AmountMismatch(
+                "The paid amount or currency does not match the invoice; nothing was changed.",
+                details={
+                    "expected": {
+                        "amount": format_amount(invoice.total_amount),
+                        "currency": invoice.currency,
+                    },
+                    "received": {"amount": format_amount(claim.amount), "currency": claim.currency},
+                },
+            )

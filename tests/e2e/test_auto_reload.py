@@ -1,0 +1,127 @@
+"""Auto-reload against localstripe: a saved card is charged off-session when a use leaves
+the balance under the threshold, and the tokens arrive through the normal webhook capture."""
+
+import time
+from typing import Any
+
+import pytest
+import stripe
+
+from src.app import BillingApp
+from tests.support import stripe_fake as localstripe
+from tests.support.http_api import HttpApi, HttpUser, eventually
+
+
+@pytest.fixture
+def api(stripe_app_url: str, app: BillingApp) -> HttpApi:
+    assert app.test_cli_runner().invoke(args=["catalog", "seed"]).exit_code == 0
+    return HttpApi(stripe_app_url)
+
+
+def save_card(api: HttpApi, sdk: stripe.StripeClient, user: HttpUser, card: str) -> None:
+    """The app prepares a SetupIntent; the browser would confirm it. localstripe's confirm
+    does not attach the card, so the test attaches it and makes it the default itself."""
+    setup = user.session.post(f"{api.base}/user/payment-methods/setup", json={}, timeout=30)
+    assert setup.status_code == 201, setup.text
+    customer = setup.json()["customer_id"]
+    assert setup.json()["client_secret"]
+    attached = sdk.v1.payment_methods.attach(card, params={"customer": customer})
+    sdk.v1.customers.update(
+        customer, params={"invoice_settings": {"default_payment_method": attached.id}}
+    )
+
+
+def fund(api: HttpApi, sdk: stripe.StripeClient, user: HttpUser, tokens: int) -> None:
+    invoice = api.checkout_bundle(user, tokens)
+    started = api.pay(user, invoice["id"])
+    sdk.v1.payment_intents.update(
+        started["provider_payment_id"], params={"payment_method": "pm_card_visa"}
+    )
+    sdk.v1.payment_intents.confirm(started["provider_payment_id"])
+    eventually(lambda: api.balance(user) == tokens)
+
+
+def configure(api: HttpApi, user: HttpUser, threshold: int, tokens: int) -> None:
+    response = user.session.put(
+        f"{api.base}/user/tokens/auto-reload",
+        json={"enabled": True, "threshold": threshold, "bundle_id": api.bundle_id(tokens)},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def use(api: HttpApi, user: HttpUser, amount: int, reference: str) -> dict[str, Any]:
+    response = user.session.post(
+        f"{api.base}/user/tokens/consume",
+        json={"amount": amount, "reference": reference},
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def settings(api: HttpApi, user: HttpUser) -> dict[str, Any]:
+    body: dict[str, Any] = user.session.get(
+        f"{api.base}/user/tokens/auto-reload", timeout=10
+    ).json()
+    return body
+
+
+def test_a_low_balance_reloads_from_the_saved_card(
+    api: HttpApi, stripe_sdk: stripe.StripeClient, app_webhook: str
+) -> None:
+    user = api.register()
+    save_card(api, stripe_sdk, user, "pm_card_visa")
+    fund(api, stripe_sdk, user, 50)
+    configure(api, user, threshold=10, tokens=100)
+
+    assert use(api, user, 45, "big-job")["balance"] == 5
+
+    eventually(lambda: api.balance(user) == 105)
+    reloads = [p for p in api.payments(user) if p["amount"] == "89.00"]
+    assert [p["status"] for p in reloads] == ["completed"]
+    assert settings(api, user)["failure_count"] == 0
+
+
+def test_only_one_reload_is_in_flight(
+    api: HttpApi,
+    stripe_sdk: stripe.StripeClient,
+    localstripe_url: str,
+    stripe_app_url: str,
+    app_webhook: str,
+) -> None:
+    user = api.register()
+    save_card(api, stripe_sdk, user, "pm_card_visa")
+    fund(api, stripe_sdk, user, 50)
+    localstripe.silence_webhook(localstripe_url, app_webhook)  # the reload stays unconfirmed
+    configure(api, user, threshold=40, tokens=100)
+
+    for i in range(4):
+        use(api, user, 5, f"small-{i}")  # 45, 40, 35, 30: all but the first under 40
+    time.sleep(2)
+
+    reload_payments = [p for p in api.payments(user) if p["amount"] == "89.00"]
+    assert len(reload_payments) == 1
+    assert api.balance(user) == 30
+    verified = api.verify(user, reload_payments[0]["id"]).json()
+    assert verified["captured"] is True and api.balance(user) == 130
+
+
+def test_three_declined_reloads_switch_auto_reload_off(
+    api: HttpApi, stripe_sdk: stripe.StripeClient, app_webhook: str
+) -> None:
+    user = api.register()
+    save_card(api, stripe_sdk, user, "pm_card_chargeCustomerFail")
+    fund(api, stripe_sdk, user, 50)  # a one-off payment; the declining card stays the default
+    configure(api, user, threshold=50, tokens=100)
+
+    for i in range(4):
+        use(api, user, 1, f"tiny-{i}")
+
+    state = settings(api, user)
+    assert state["enabled"] is False and state["failure_count"] == 3
+    assert "declined" in state["disabled_reason"].lower()
+    assert api.balance(user) == 46
+    failed = [p for p in api.payments(user) if p["status"] == "failed"]
+    assert len(failed) == 3

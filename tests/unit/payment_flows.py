@@ -1,0 +1,104 @@
+"""Payments in a given state, reached the way the app reaches them (or stored directly)."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from src.events.base import EventResult
+from src.events.payment_events import PaymentStartRequestedEvent, RefundRequestedEvent
+from src.models.invoice import Invoice
+from src.models.payment import Payment, PaymentStatus
+from src.models.token_ledger import TokenTransactionType
+from src.providers.base import PaymentMode
+from src.schemas.payment import PaymentStarted, RefundOutcome
+from tests.unit.builders import PAYER, Billing, paying
+
+ADMIN = uuid.UUID("00000000-0000-4000-8000-0000000000e1")
+
+
+def start(
+    billing: Billing,
+    invoice: Invoice,
+    mode: PaymentMode = PaymentMode.PAYMENT_INTENT,
+    provider: str = "stripe",
+    user_id: uuid.UUID = PAYER,
+) -> PaymentStarted:
+    """The owner's "pay this invoice" through StartPaymentHandler (the account is created
+    first if it does not exist yet)."""
+    if user_id not in billing.users.rows:
+        billing.user(user_id)
+    event = PaymentStartRequestedEvent(
+        user_id=user_id, invoice_id=invoice.id, provider=provider, mode=mode
+    )
+    return billing.start_payment_handler().handle(event).data
+
+
+def started_payment(
+    billing: Billing, invoice: Invoice, mode: PaymentMode = PaymentMode.PAYMENT_INTENT
+) -> Payment:
+    return billing.payments.rows[start(billing, invoice, mode).payment_id]
+
+
+def captured_payment(billing: Billing, invoice: Invoice) -> Payment:
+    """Started through the fake Stripe (payment intent "pi_1"), then captured by its
+    webhook with charge "ch_1": the invoice is paid and everything it bought is granted."""
+    payment = started_payment(billing, invoice)
+    billing.payment_captured_handler().handle(
+        paying(
+            invoice,
+            provider="stripe",
+            payment_reference="pi_1",
+            payment_id=payment.id,
+            charge_id="ch_1",
+            provider_event_id="evt_paid",
+            provider_event_type="payment_intent.succeeded",
+        )
+    )
+    return payment
+
+
+def stored_payment(
+    billing: Billing,
+    status: PaymentStatus,
+    amount: str = "100.00",
+    currency: str = "USD",
+    user_id: uuid.UUID | None = PAYER,
+    created_at: datetime | None = None,
+    completed_at: datetime | None = None,
+    refunded: str = "0.00",
+) -> Payment:
+    """A payment row put straight into the store (no history), for the service's own rules."""
+    return billing.payments.add(
+        Payment(
+            invoice_id=uuid.uuid4(),
+            user_id=user_id,
+            provider="stripe",
+            amount=Decimal(amount),
+            refunded_amount=Decimal(refunded),
+            currency=currency,
+            status=status,
+            created_at=created_at,
+            completed_at=completed_at,
+        )
+    )
+
+
+def spend(billing: Billing, tokens: int) -> None:
+    """PAYER uses ``tokens`` of the balance."""
+    billing.token_service().debit_tokens(
+        PAYER, tokens, kind=TokenTransactionType.USAGE, reference=None, description="used"
+    )
+
+
+def refund(
+    billing: Billing, payment_id: uuid.UUID, amount: str | None, force: bool = False
+) -> EventResult[RefundOutcome]:
+    """ADMIN refunds ``amount`` (None: all that is left) through RefundPaymentHandler."""
+    event = RefundRequestedEvent(
+        admin_id=ADMIN,
+        payment_id=payment_id,
+        amount=None if amount is None else Decimal(amount),
+        force=force,
+        reason="asked",
+    )
+    return billing.refund_payment_handler().handle(event)
