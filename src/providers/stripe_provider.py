@@ -14,21 +14,20 @@ from stripe.params.checkout import SessionCreateParams
 
 from src.config import Settings
 from src.errors import ApiError, InvalidState, ProviderError, ServiceUnavailable
-from src.money import from_minor_units, to_minor_units
+from src.money import to_minor_units
 from src.providers.base import (
     ExistingPayment,
-    ObservedRefund,
     PaymentMode,
     PaymentProvider,
     PaymentStart,
     ProviderDeclined,
     ProviderEvent,
-    ProviderEventKind,
     ProviderRefund,
     RemotePayment,
     RemoteStatus,
     StartedPayment,
 )
+from src.providers.stripe_events import amount_of, id_of, translate_event
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,27 +53,6 @@ def build_stripe_client(settings: Settings) -> stripe.StripeClient | None:
             max_network_retries=0,
         )
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY.get_secret_value(), max_network_retries=2)
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _id_of(value: Any) -> str | None:
-    """Stripe answers an id or an expanded object (localstripe always expands)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        found = value.get("id")
-        return str(found) if found else None
-    return str(value["id"]) if "id" in value else None
-
-
-def _amount(minor: Any) -> Decimal | None:
-    return None if minor is None else from_minor_units(int(minor))
 
 
 class StripeProvider(PaymentProvider):
@@ -202,7 +180,7 @@ class StripeProvider(PaymentProvider):
         settings = customer["invoice_settings"] if "invoice_settings" in customer else None
         default = settings["default_payment_method"] if settings else None
         if default:
-            return _id_of(default)
+            return id_of(default)
         cards = self._call(
             lambda: client.v1.payment_methods.list(params={"customer": customer_id, "type": "card"})
         )
@@ -260,75 +238,7 @@ class StripeProvider(PaymentProvider):
         return self._translate(event)
 
     def _translate(self, event: dict[str, Any]) -> ProviderEvent:
-        kind_of = {
-            "payment_intent.succeeded": self._intent_event,
-            "payment_intent.payment_failed": self._intent_event,
-            "checkout.session.completed": self._session_event,
-            "checkout.session.async_payment_succeeded": self._session_event,
-            "charge.refunded": self._refund_event,
-        }
-        base = {"provider": self.name, "event_id": str(event["id"]), "event_type": event["type"]}
-        translate = kind_of.get(event["type"])
-        if translate is None:
-            return ProviderEvent(**base, kind=ProviderEventKind.IGNORED)
-        return translate(base, event["data"]["object"])
-
-    def _intent_event(self, base: dict[str, Any], intent: dict[str, Any]) -> ProviderEvent:
-        metadata = intent.get("metadata") or {}
-        error = intent.get("last_payment_error") or {}
-        succeeded = base["event_type"] == "payment_intent.succeeded"
-        received = intent.get("amount_received") or intent.get("amount")
-        return ProviderEvent(
-            **base,
-            kind=(
-                ProviderEventKind.PAYMENT_SUCCEEDED
-                if succeeded
-                else ProviderEventKind.PAYMENT_FAILED
-            ),
-            invoice_id=_uuid(metadata.get("invoice_id")),
-            payment_id=_uuid(metadata.get("payment_id")),
-            payment_intent_id=intent.get("id"),
-            charge_id=_id_of(intent.get("latest_charge")),
-            customer_id=_id_of(intent.get("customer")),
-            payment_method_id=_id_of(intent.get("payment_method")),
-            amount=_amount(received),
-            currency=str(intent.get("currency", "")).upper() or None,
-            failure_code=error.get("decline_code") or error.get("code"),
-            failure_message=error.get("message"),
-        )
-
-    def _session_event(self, base: dict[str, Any], session: dict[str, Any]) -> ProviderEvent:
-        if session.get("payment_status") != "paid":
-            return ProviderEvent(**base, kind=ProviderEventKind.IGNORED)
-        metadata = session.get("metadata") or {}
-        return ProviderEvent(
-            **base,
-            kind=ProviderEventKind.PAYMENT_SUCCEEDED,
-            invoice_id=_uuid(metadata.get("invoice_id") or session.get("client_reference_id")),
-            payment_id=_uuid(metadata.get("payment_id")),
-            payment_intent_id=_id_of(session.get("payment_intent")),
-            session_id=session.get("id"),
-            customer_id=_id_of(session.get("customer")),
-            amount=_amount(session.get("amount_total")),
-            currency=str(session.get("currency", "")).upper() or None,
-        )
-
-    def _refund_event(self, base: dict[str, Any], charge: dict[str, Any]) -> ProviderEvent:
-        refunds = (charge.get("refunds") or {}).get("data") or []
-        return ProviderEvent(
-            **base,
-            kind=ProviderEventKind.REFUNDED,
-            payment_intent_id=_id_of(charge.get("payment_intent")),
-            charge_id=charge.get("id"),
-            currency=str(charge.get("currency", "")).upper() or None,
-            refunded_total=_amount(charge.get("amount_refunded")),
-            refunds=tuple(
-                ObservedRefund(
-                    refund_id=str(item["id"]), amount=from_minor_units(int(item["amount"]))
-                )
-                for item in refunds
-            ),
-        )
+        return translate_event(event, self.name)
 
     # -- recovery and refunds ----------------------------------------------------------------
 
@@ -339,7 +249,7 @@ class StripeProvider(PaymentProvider):
             session = self._call(
                 lambda: client.v1.checkout.sessions.retrieve(str(existing.session_id))
             )
-            intent_id = _id_of(session.payment_intent) if "payment_intent" in session else None
+            intent_id = id_of(session.payment_intent) if "payment_intent" in session else None
             if intent_id is None:
                 expired = session.status == "expired"
                 return RemotePayment(RemoteStatus.CANCELLED if expired else RemoteStatus.PENDING)
@@ -355,10 +265,10 @@ class StripeProvider(PaymentProvider):
             received = intent["amount_received"] if "amount_received" in intent else None
             return RemotePayment(
                 RemoteStatus.SUCCEEDED,
-                amount=_amount(received or intent.amount),
+                amount=amount_of(received or intent.amount),
                 currency=str(intent.currency).upper(),
                 payment_intent_id=str(intent.id),
-                charge_id=_id_of(intent["latest_charge"] if "latest_charge" in intent else None),
+                charge_id=id_of(intent["latest_charge"] if "latest_charge" in intent else None),
             )
         if status == "processing":
             return RemotePayment(RemoteStatus.PROCESSING, payment_intent_id=str(intent.id))
