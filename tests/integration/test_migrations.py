@@ -18,6 +18,8 @@ from src.extensions import db
 from tests.conftest import TEST_SETTINGS
 from tests.support import database
 from tests.support.api import ApiClient
+from tests.support.tokens import consume
+from tests.support.webhooks import capture_payload, post_webhook
 
 
 def test_there_is_exactly_one_head() -> None:
@@ -104,5 +106,17 @@ def test_the_embedded_sqlite_migrates_and_checks_out(tmp_path: Path) -> None:
         assert replay == second
         created_at = first["invoice"]["created_at"]
         assert created_at.endswith("Z") or created_at.endswith("+00:00")
+
+        paid = post_webhook(api.client, capture_payload(first["invoice"]))
+        assert paid.get_json()["status"] == "success"
+        assert api.balance(buyer)["balance"] == 100
+        for attempt in range(3):  # the trial uses first
+            consume(api.client, buyer, 10, f"trial-{attempt}")
+        used = consume(api.client, buyer, 30, "paid-use").get_json()
+        assert (used["source"], used["balance"]) == ("tokens", 70)
+        refund = api.client.post(
+            f"/api/v1/user/tokens/usages/{used['usage_id']}/refund", json={}, headers=buyer.headers
+        )
+        assert refund.get_json()["balance"] == 100
     finally:
         dispose(app)

@@ -25,6 +25,27 @@ def test_it_is_openapi_3_and_lists_every_endpoint(document: dict[str, Any]) -> N
         "/api/v1/user/checkout",
         "/api/v1/user/invoices",
         "/api/v1/user/invoices/{invoice_id}",
+        "/api/v1/user/invoices/{invoice_id}/cancel",
+        "/api/v1/user/invoices/{invoice_id}/pay",
+        "/api/v1/user/payments",
+        "/api/v1/user/payments/stats",
+        "/api/v1/user/payments/verify",
+        "/api/v1/user/payment-methods/setup",
+        "/api/v1/user/tokens/balance",
+        "/api/v1/user/tokens/transactions",
+        "/api/v1/user/tokens/consume",
+        "/api/v1/user/tokens/usages/{usage_id}/refund",
+        "/api/v1/user/tokens/auto-reload",
+        "/api/v1/user/entitlement",
+        "/api/v1/service/users/{user_id}/tokens/consume",
+        "/api/v1/service/users/{user_id}/tokens/usages/{usage_id}/refund",
+        "/api/v1/webhooks/payment",
+        "/api/v1/webhooks/{provider_name}",
+        "/api/v1/admin/invoices",
+        "/api/v1/admin/invoices/{invoice_id}/mark-paid",
+        "/api/v1/admin/payments/{payment_id}/refund",
+        "/api/v1/admin/users/{user_id}/tokens/adjust",
+        "/api/v1/admin/users/{user_id}/tokens/transactions",
         "/api/v1/health",
     }
 
@@ -59,9 +80,9 @@ def test_money_is_documented_as_a_decimal_string(document: dict[str, Any]) -> No
     assert invoice["properties"]["total_amount"]["type"] == "string"
 
 
-def test_bearer_scheme_is_declared(document: dict[str, Any]) -> None:
-    assert document["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-    }
+def test_bearer_and_api_key_schemes_are_declared(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["apiKeyAuth"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}
+    consume = document["paths"]["/api/v1/service/users/{user_id}/tokens/consume"]["post"]
+    assert consume["security"] == [{"apiKeyAuth": []}]
