@@ -16,7 +16,7 @@ from src.extensions import db
 from src.handlers.auth_handlers import LoginHandler, RegisterUserHandler
 from src.handlers.checkout_handlers import CheckoutHandler
 from src.handlers.invoice_handlers import CancelInvoiceHandler
-from src.handlers.auto_reload_handlers import AutoReloadHandler
+from src.handlers.auto_reload_handlers import AutoReloadHandler, AutoReloadPaymentFailedHandler
 from src.handlers.listeners import AuditLogListener, AutoReloadListener
 from src.handlers.payment_expiry_handlers import ExpirePaymentsHandler
 from src.handlers.payment_method_handlers import SetupPaymentMethodHandler
@@ -280,6 +280,12 @@ class Container(containers.DeclarativeContainer):
         payment_providers=payment_providers,
         expiry_minutes=settings.provided.PAYMENT_SESSION_EXPIRY_MINUTES,
     )
+    auto_reload_payment_failed_handler = providers.Factory(
+        AutoReloadPaymentFailedHandler,
+        auto_reload_service=auto_reload_service,
+        invoice_service=invoice_service,
+        token_bundle_service=token_bundle_service,
+    )
     setup_payment_method_handler = providers.Factory(
         SetupPaymentMethodHandler, user_service=user_service, payment_providers=payment_providers
     )
@@ -311,6 +317,7 @@ class Container(containers.DeclarativeContainer):
             "tokens.adjustment_requested": adjust_tokens_handler.provider,
             "auto_reload.configuration_requested": configure_auto_reload_handler.provider,
             "auto_reload.requested": auto_reload_handler.provider,
+            "auto_reload.payment_failed": auto_reload_payment_failed_handler.provider,
             "invoice.cancellation_requested": cancel_invoice_handler.provider,
         }
     )
@@ -325,6 +332,7 @@ class Container(containers.DeclarativeContainer):
         {
             ALL_NOTIFICATIONS: providers.List(audit_log_listener.provider),
             "auto_reload.needed": providers.List(auto_reload_listener.provider),
+            "payment.failed": providers.List(auto_reload_listener.provider),
         }
     )
 

@@ -161,6 +161,7 @@ class AddOnActivatedEvent(Notification):
 class PaymentFailedEvent(Notification):
     name = "payment.failed"
     payment_id: uuid.UUID
+    invoice_id: uuid.UUID | None
     user_id: uuid.UUID | None
     reason: str | None
 

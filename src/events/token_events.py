@@ -60,6 +60,17 @@ class AutoReloadRequestedEvent(Command[AutoReloadAttempt]):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AutoReloadPaymentFailedEvent(Command[bool]):
+    """Command: a payment failed after it started; if it was the user's in-flight reload, count
+    the failure and cancel its invoice (answers whether it was one)."""
+
+    name = "auto_reload.payment_failed"
+    user_id: uuid.UUID
+    invoice_id: uuid.UUID
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TokensConsumedEvent(Notification):
     name = "tokens.consumed"
     user_id: uuid.UUID

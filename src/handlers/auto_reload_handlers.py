@@ -1,12 +1,13 @@
 """auto_reload.requested → a new invoice for the chosen bundle, charged off-session to the
 saved card. Tokens then arrive through the normal capture path (the provider's webhook)."""
 
+import uuid
 from datetime import datetime, timedelta
 
 from src.clock import utc_now
 from src.errors import ApiError
 from src.events.base import EventResult, IEventHandler
-from src.events.token_events import AutoReloadRequestedEvent
+from src.events.token_events import AutoReloadPaymentFailedEvent, AutoReloadRequestedEvent
 from src.models.auto_reload import AutoReloadSetting
 from src.models.invoice import InvoiceStatus, LineItemType
 from src.providers.base import LineForProvider, PaymentProviders, PaymentStart
@@ -106,14 +107,51 @@ class AutoReloadHandler(IEventHandler[AutoReloadRequestedEvent, AutoReloadAttemp
             return "auto-reload is off"
         if self._tokens.get_balance(setting.user_id).balance >= setting.threshold:
             return "balance is at or above the threshold"
-        if setting.in_flight_invoice_id is not None:
-            in_flight = self._invoices.find(setting.in_flight_invoice_id)
-            if in_flight is not None and in_flight.status is InvoiceStatus.PENDING:
-                return "a reload is already being paid"
+        if setting.in_flight_invoice_id is not None and self._still_paying(
+            setting.in_flight_invoice_id
+        ):
+            return "a reload is already being paid"
         return None
+
+    def _still_paying(self, invoice_id: uuid.UUID) -> bool:
+        """In flight: the reload invoice is pending and a payment of it is still open (a
+        payment that failed later no longer holds the next reload back)."""
+        invoice = self._invoices.find(invoice_id)
+        if invoice is None or invoice.status is not InvoiceStatus.PENDING:
+            return False
+        return bool(self._payments.open_payments(invoice_id))
 
     def _failed(
         self, setting: AutoReloadSetting, reason: str, now: datetime
     ) -> EventResult[AutoReloadAttempt]:
         self._reloads.record_failure(setting, reason, now)
         return EventResult(AutoReloadAttempt("failed", reason))
+
+
+class AutoReloadPaymentFailedHandler(IEventHandler[AutoReloadPaymentFailedEvent, bool]):
+    """A reload declined after it started (the provider's late failure) counts like one
+    declined at once: the failure is counted and the reload's invoice cancelled."""
+
+    def __init__(
+        self,
+        auto_reload_service: AutoReloadService,
+        invoice_service: InvoiceService,
+        token_bundle_service: TokenBundleService,
+    ) -> None:
+        self._reloads = auto_reload_service
+        self._invoices = invoice_service
+        self._bundles = token_bundle_service
+
+    def handle(self, event: AutoReloadPaymentFailedEvent) -> EventResult[bool]:
+        setting = self._reloads.lock(event.user_id)
+        if setting is None or setting.in_flight_invoice_id != event.invoice_id:
+            return EventResult(False)
+        now = utc_now()
+        invoice = self._invoices.find(event.invoice_id)
+        if invoice is not None and invoice.status is InvoiceStatus.PENDING:
+            self._invoices.cancel(invoice.id, event.user_id, now)
+            for line in invoice.line_items:
+                self._bundles.cancel_purchase(line.item_id)
+        setting.in_flight_invoice_id = None
+        self._reloads.record_failure(setting, event.reason or "The payment failed.", now)
+        return EventResult(True)

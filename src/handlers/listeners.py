@@ -6,7 +6,12 @@ from collections.abc import Callable
 
 from src.events.base import IEventListener, Notification
 from src.events.dispatcher import EventDispatcher
-from src.events.token_events import AutoReloadNeededEvent, AutoReloadRequestedEvent
+from src.events.payment_events import PaymentFailedEvent
+from src.events.token_events import (
+    AutoReloadNeededEvent,
+    AutoReloadPaymentFailedEvent,
+    AutoReloadRequestedEvent,
+)
 
 logger = logging.getLogger("billing.events")
 
@@ -25,12 +30,21 @@ class AuditLogListener(IEventListener):
 
 class AutoReloadListener(IEventListener):
     """Starts an auto-reload after the consume that needed it has committed, in a transaction
-    of its own: a failed reload never undoes the use that was paid for."""
+    of its own (a failed reload never undoes the use that was paid for), and hands a later
+    payment failure to the reload bookkeeping."""
 
     def __init__(self, dispatcher_factory: Callable[[], EventDispatcher]) -> None:
         self._dispatcher_factory = dispatcher_factory
 
     def notify(self, event: Notification) -> None:
+        if isinstance(event, PaymentFailedEvent):
+            if event.user_id is not None and event.invoice_id is not None:
+                self._dispatcher_factory().emit(
+                    AutoReloadPaymentFailedEvent(
+                        user_id=event.user_id, invoice_id=event.invoice_id, reason=event.reason
+                    )
+                )
+            return
         if isinstance(event, AutoReloadNeededEvent):
             attempt = (
                 self._dispatcher_factory()

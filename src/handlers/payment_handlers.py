@@ -103,7 +103,10 @@ class PaymentFailureHandler(IEventHandler[PaymentFailureReportedEvent, WebhookAc
             )
             return EventResult(WebhookAck(status="ignored", event_id=event.provider_event_id))
         failed = PaymentFailedEvent(
-            payment_id=payment.id, user_id=payment.user_id, reason=event.failure_message
+            payment_id=payment.id,
+            invoice_id=payment.invoice_id,
+            user_id=payment.user_id,
+            reason=event.failure_message,
         )
         ack = WebhookAck(status="recorded", event_id=event.provider_event_id)
         return EventResult(ack, (failed,))

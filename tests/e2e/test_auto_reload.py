@@ -1,10 +1,12 @@
 """Auto-reload against localstripe: a saved card is charged off-session when a use leaves
 the balance under the threshold, and the tokens arrive through the normal webhook capture."""
 
+import json
 import time
 from typing import Any
 
 import pytest
+import requests
 import stripe
 
 from src.app import BillingApp
@@ -125,3 +127,53 @@ def test_three_declined_reloads_switch_auto_reload_off(
     assert api.balance(user) == 46
     failed = [p for p in api.payments(user) if p["status"] == "failed"]
     assert len(failed) == 3
+
+
+def test_a_reload_declined_later_is_counted_and_does_not_block_the_next(
+    api: HttpApi,
+    stripe_sdk: stripe.StripeClient,
+    localstripe_url: str,
+    stripe_app_url: str,
+    app_webhook: str,
+) -> None:
+    user = api.register()
+    save_card(api, stripe_sdk, user, "pm_card_visa")
+    fund(api, stripe_sdk, user, 50)
+    localstripe.silence_webhook(localstripe_url, app_webhook)
+    configure(api, user, threshold=40, tokens=100)
+    use(api, user, 15, "first-dip")  # 35 < 40: a reload starts; its success never arrives
+    reload = next(p for p in api.payments(user) if p["amount"] == "89.00")
+
+    failure = {
+        "id": "evt_late_decline",
+        "object": "event",
+        "type": "payment_intent.payment_failed",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": reload["provider_payment_id"],
+                "object": "payment_intent",
+                "status": "requires_payment_method",
+                "amount": 8900,
+                "currency": "usd",
+                "metadata": {"payment_id": reload["id"], "invoice_id": reload["invoice_id"]},
+                "last_payment_error": {"code": "card_declined", "message": "Card declined later."},
+            }
+        },
+    }
+    body = json.dumps(failure)
+    header = stripe.WebhookSignature.generate_signature_header(body, localstripe.WEBHOOK_SECRET)
+    delivered = requests.post(
+        f"{stripe_app_url}/api/v1/webhooks/stripe",
+        data=body,
+        headers={"Stripe-Signature": header},
+        timeout=30,
+    )
+    assert delivered.json()["status"] == "recorded"
+
+    state = settings(api, user)
+    assert (state["enabled"], state["failure_count"]) == (True, 1)
+    assert api.invoice_status(user, reload["invoice_id"]) == "cancelled"
+    use(api, user, 1, "second-dip")
+    reloads = [p for p in api.payments(user) if p["amount"] == "89.00"]
+    assert len(reloads) == 2

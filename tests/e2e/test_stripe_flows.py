@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 import stripe
 from sqlalchemy import func, select
 
@@ -165,8 +166,6 @@ def test_a_replayed_delivery_changes_nothing(
     delivered = stripe_sdk.v1.events.list(params={"type": "payment_intent.succeeded"}).data[0]
     body = json.dumps(delivered.to_dict())
     header = stripe.WebhookSignature.generate_signature_header(body, localstripe.WEBHOOK_SECRET)
-    import requests
-
     replay = requests.post(
         f"{stripe_app_url}/api/v1/webhooks/stripe",
         data=body,

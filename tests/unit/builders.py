@@ -42,6 +42,8 @@ from src.services.webhook_event_service import WebhookEventService
 from tests.unit.catalog_builders import CatalogRows
 from tests.unit.fakes import (
     FakeAddOnSubscriptionRepository,
+    FakeApiKeyRepository,
+    FakeAutoReloadRepository,
     FakeCatalogRepository,
     FakeIdempotencyKeyRepository,
     FakeInvoiceRepository,
@@ -50,9 +52,11 @@ from tests.unit.fakes import (
     FakePurchaseRepository,
     FakeSubscriptionRepository,
     FakeTokenRepository,
+    FakeUsageRepository,
     FakeUserRepository,
     FakeWebhookEventRepository,
 )
+from tests.unit.usage_builders import PayPerUse
 
 PAYER = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 EXPIRY_MINUTES = 30
@@ -71,10 +75,10 @@ def paying(invoice: Invoice, **fields: Any) -> PaymentCapturedEvent:
 
 
 @dataclass
-class Billing(CatalogRows):
-    """Every fake repository of a checkout, a payment and a refund, the services built on
-    them, and ``provider``: the scripted provider every provider-facing handler talks to
-    (beside the real ManualProvider)."""
+class Billing(CatalogRows, PayPerUse):
+    """Every fake repository of a checkout, a payment, a refund and pay-per-use, the services
+    built on them, and ``provider``: the scripted provider every provider-facing handler talks
+    to (beside the real ManualProvider)."""
 
     plans: FakeCatalogRepository[Plan] = field(default_factory=FakeCatalogRepository)
     bundles: FakeCatalogRepository[TokenBundle] = field(default_factory=FakeCatalogRepository)
@@ -90,6 +94,9 @@ class Billing(CatalogRows):
     payments: FakePaymentRepository = field(default_factory=FakePaymentRepository)
     users: FakeUserRepository = field(default_factory=FakeUserRepository)
     webhook_events: FakeWebhookEventRepository = field(default_factory=FakeWebhookEventRepository)
+    usages: FakeUsageRepository = field(default_factory=FakeUsageRepository)
+    api_keys: FakeApiKeyRepository = field(default_factory=FakeApiKeyRepository)
+    auto_reloads: FakeAutoReloadRepository = field(default_factory=FakeAutoReloadRepository)
     provider: FakePaymentProvider = field(default_factory=FakePaymentProvider)
 
     def __post_init__(self) -> None:
@@ -220,7 +227,12 @@ class Billing(CatalogRows):
         invoice_id = self.checkout(user_id, **fields).data.response.invoice.id
         return self.invoices.rows[invoice_id]
 
-    def user(self, user_id: uuid.UUID = PAYER, stripe_customer_id: str | None = None) -> User:
+    def user(
+        self,
+        user_id: uuid.UUID = PAYER,
+        stripe_customer_id: str | None = None,
+        trial_remaining: int = 0,
+    ) -> User:
         """An account (the password hash is never checked here)."""
         return self.users.add(
             User(
@@ -229,6 +241,7 @@ class Billing(CatalogRows):
                 password_hash="not-a-hash",
                 role=UserRole.USER,
                 stripe_customer_id=stripe_customer_id,
+                trial_remaining=trial_remaining,
             )
         )
 

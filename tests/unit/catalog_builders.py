@@ -31,6 +31,7 @@ class CatalogRows:
         active: bool = True,
         name: str = "Pro",
         period: BillingPeriod = BillingPeriod.MONTHLY,
+        metered: bool = False,
     ) -> Plan:
         return self.plans.add(
             Plan(
@@ -40,6 +41,7 @@ class CatalogRows:
                 currency=currency,
                 billing_period=period,
                 is_active=active,
+                usage_metered=metered,
             )
         )
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from argon2 import PasswordHasher
 
+from src.models.auto_reload import AutoReloadSetting
 from src.models.invoice import Invoice
 from tests.unit.builders import PAYER, Billing
 
@@ -28,14 +29,16 @@ def hasher() -> PasswordHasher:
 @pytest.fixture
 def billing(request: pytest.FixtureRequest) -> Iterator[Billing]:
     """The fakes, checked after the test as the database would be at commit: every balance is
-    the sum of its ledger, and no payment breaks its table's CHECK constraints (unless the
-    test is marked ``rolled_back``)."""
+    the sum of its ledger, and no payment, usage or auto-reload setting breaks its table's
+    CHECK constraints (unless the test is marked ``rolled_back``)."""
     fakes = Billing()
     yield fakes
     if request.node.get_closest_marker(ROLLED_BACK) is not None:
         return
     assert fakes.tokens.ledger_mismatches() == []
     assert fakes.payments.violations() == []
+    assert fakes.usages.violations() == []
+    assert fakes.auto_reloads.violations() == []
 
 
 @pytest.fixture
@@ -49,3 +52,12 @@ def invoice(billing: Billing) -> Invoice:
         token_bundle_ids=(small.id, large.id, large.id),
         add_on_ids=(billing.add_on("9.00").id,),
     )
+
+
+@pytest.fixture
+def setting(billing: Billing) -> AutoReloadSetting:
+    """PAYER: a saved card at the fake Stripe, 5 tokens, reload of 100 tokens at 20.00 under 10."""
+    billing.user(PAYER, stripe_customer_id="cus_1")
+    billing.provider.saved_method = "pm_card"
+    billing.grant(PAYER, 5)
+    return billing.auto_reload(PAYER, billing.bundle(100, "20.00"), threshold=10)

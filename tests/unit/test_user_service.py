@@ -204,3 +204,28 @@ def test_get_unknown_user_is_user_not_found(service: UserService) -> None:
         service.get(uuid.uuid4())
 
     assert caught.value.code == "user_not_found"
+
+
+def trial_service(users: FakeUserRepository, hasher: PasswordHasher) -> UserService:
+    return UserService(users=users, password_hasher=hasher, trial_credits=3)
+
+
+def test_registration_grants_the_configured_trial_credits(
+    users: FakeUserRepository, hasher: PasswordHasher
+) -> None:
+    user = trial_service(users, hasher).register("ada@example.com", PASSWORD)
+
+    assert user.trial_remaining == 3
+
+
+def test_a_created_admin_gets_the_trial_credits_and_a_promoted_user_keeps_hers(
+    users: FakeUserRepository, hasher: PasswordHasher
+) -> None:
+    service = trial_service(users, hasher)
+    user = service.register("ada@example.com", PASSWORD)
+    user.trial_remaining = 1
+
+    admin, _ = service.ensure_admin("root@example.com", PASSWORD)
+    promoted, _ = service.ensure_admin("ada@example.com", None)
+
+    assert (admin.trial_remaining, promoted.trial_remaining) == (3, 1)

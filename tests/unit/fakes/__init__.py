@@ -21,11 +21,18 @@ from tests.unit.fakes.payments import FakePaymentRepository, FakeWebhookEventRep
 from tests.unit.fakes.providers import FakePaymentProvider
 from tests.unit.fakes.rows import CheckViolation, apply_defaults
 from tests.unit.fakes.unit_of_work import FakeUnitOfWork
+from tests.unit.fakes.usage import (
+    FakeApiKeyRepository,
+    FakeAutoReloadRepository,
+    FakeUsageRepository,
+)
 
 __all__ = [
     "OPEN_STATUSES",
     "CheckViolation",
     "FakeAddOnSubscriptionRepository",
+    "FakeApiKeyRepository",
+    "FakeAutoReloadRepository",
     "FakeCatalogRepository",
     "FakeIdempotencyKeyRepository",
     "FakeInvoiceRepository",
@@ -35,6 +42,7 @@ __all__ = [
     "FakeSubscriptionRepository",
     "FakeTokenRepository",
     "FakeUnitOfWork",
+    "FakeUsageRepository",
     "FakeUserRepository",
     "FakeWebhookEventRepository",
     "apply_defaults",
