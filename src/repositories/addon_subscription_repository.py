@@ -28,12 +28,6 @@ class AddOnSubscriptionRepository:
         )
         return self._session.scalar(query)
 
-    def list_for_subscription(self, subscription_id: uuid.UUID) -> list[AddOnSubscription]:
-        query = select(AddOnSubscription).where(
-            AddOnSubscription.subscription_id == subscription_id
-        )
-        return list(self._session.scalars(query))
-
     def add(self, addon_subscription: AddOnSubscription) -> AddOnSubscription:
         with unique_violations_as_duplicates():
             self._session.add(addon_subscription)

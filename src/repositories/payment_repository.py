@@ -150,6 +150,14 @@ class PaymentRepository:
             self._session.flush()
         return refund
 
+    def list_refunds(self, payment_id: uuid.UUID) -> list[PaymentRefund]:
+        query = (
+            select(PaymentRefund)
+            .where(PaymentRefund.payment_id == payment_id)
+            .order_by(PaymentRefund.created_at)
+        )
+        return list(self._session.scalars(query))
+
     def find_refund(self, provider_refund_id: str) -> PaymentRefund | None:
         query = select(PaymentRefund).where(PaymentRefund.provider_refund_id == provider_refund_id)
         return self._session.scalar(query)

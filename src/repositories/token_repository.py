@@ -9,7 +9,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from src.clock import utc_now
-from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
+from src.models.token_ledger import TokenTransaction, UserTokenBalance
 from src.pagination import SequenceCursor
 from src.repositories.base import SessionProxy, unique_violations_as_duplicates
 
@@ -150,19 +150,6 @@ class TokenRepository:
             for user_id, total in self._session.execute(orphans)
         ]
         return mismatches
-
-    def find_transaction(
-        self,
-        transaction_type: TokenTransactionType,
-        reference_type: str,
-        reference_id: uuid.UUID,
-    ) -> TokenTransaction | None:
-        query = select(TokenTransaction).where(
-            TokenTransaction.transaction_type == transaction_type,
-            TokenTransaction.reference_type == reference_type,
-            TokenTransaction.reference_id == reference_id,
-        )
-        return self._session.scalar(query)
 
     def list_transactions(
         self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None

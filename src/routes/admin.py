@@ -20,11 +20,21 @@ from src.pagination import (
 )
 from src.schemas.common import Page, PageQuery
 from src.schemas.invoice import AdminInvoiceOut
-from src.schemas.payment import CaptureResponse, MarkPaidRequest, RefundRequest, RefundResponse
+from src.schemas.payment import (
+    AdminPaymentOut,
+    CaptureResponse,
+    MarkPaidRequest,
+    PaymentOut,
+    RefundOut,
+    RefundRequest,
+    RefundResponse,
+    StatusChangeOut,
+)
 from src.security import current_user_id
 from src.schemas.tokens import TokenTransactionOut, TokenTransactionPage
 from src.schemas.usage import AdjustTokensRequest, AdjustTokensResponse
 from src.services.invoice_service import InvoiceService
+from src.services.payment_service import PaymentService
 from src.services.token_service import TokenService
 from src.services.user_service import UserService
 
@@ -182,4 +192,29 @@ def user_transactions(
     return TokenTransactionPage(
         items=[TokenTransactionOut.of(entry) for entry in page.items],
         next_cursor=encode_sequence_cursor(page.next_cursor) if page.next_cursor else None,
+    )
+
+
+@bp.get("/payments/<uuid:payment_id>")
+@spec.validate(
+    resp=responses({"HTTP_200": AdminPaymentOut}, 401, 403, 404), tags=TAGS, security=BEARER
+)
+@inject
+def payment_detail(
+    payment_id: uuid.UUID, payments: PaymentService = Provide[Container.payment_service]
+) -> ViewResult:
+    """A payment with its status history and refunds: the audit trail of one attempt."""
+    payment = payments.get(payment_id)
+    return AdminPaymentOut(
+        **PaymentOut.of(payment).model_dump(),
+        user_id=payment.user_id,
+        method=payment.method,
+        provider_payment_intent_id=payment.provider_payment_intent_id,
+        provider_session_id=payment.provider_session_id,
+        provider_charge_id=payment.provider_charge_id,
+        payload_digest=payment.payload_digest,
+        recorded_by=payment.recorded_by,
+        note=payment.note,
+        history=[StatusChangeOut.model_validate(row) for row in payments.history(payment.id)],
+        refunds=[RefundOut.model_validate(row) for row in payments.refunds(payment.id)],
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from src.models.payment import Payment, PaymentStatus
 from src.providers.base import PaymentMode
@@ -84,7 +84,9 @@ class PaymentOut(ResponseModel):
     id: uuid.UUID
     invoice_id: uuid.UUID | None
     provider: str
-    provider_payment_id: str | None = Field(validation_alias="provider_reference")
+    provider_payment_id: str | None = Field(
+        validation_alias=AliasChoices("provider_reference", "provider_payment_id")
+    )
     status: PaymentStatus
     amount: MoneyOut
     refunded_amount: MoneyOut
@@ -97,6 +99,41 @@ class PaymentOut(ResponseModel):
     @classmethod
     def of(cls, payment: Payment) -> "PaymentOut":
         return cls.model_validate(payment)
+
+
+class StatusChangeOut(ResponseModel):
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    provider_event_id: str | None
+    created_at: datetime
+
+
+class RefundOut(ResponseModel):
+    id: uuid.UUID
+    amount: MoneyOut
+    currency: str
+    provider_refund_id: str | None
+    reason: str | None
+    created_by: uuid.UUID | None
+    tokens_reversed: int
+    tokens_shortfall: int
+    created_at: datetime
+
+
+class AdminPaymentOut(PaymentOut):
+    """A payment with its whole audit trail."""
+
+    user_id: uuid.UUID | None
+    method: str | None
+    provider_payment_intent_id: str | None
+    provider_session_id: str | None
+    provider_charge_id: str | None
+    payload_digest: str | None
+    recorded_by: uuid.UUID | None
+    note: str | None
+    history: list[StatusChangeOut]
+    refunds: list[RefundOut]
 
 
 class PaymentPage(Page[PaymentOut]):

@@ -345,6 +345,9 @@ class PaymentService:
     def history(self, payment_id: uuid.UUID) -> list[PaymentStatusChange]:
         return self._payments.history(payment_id)
 
+    def refunds(self, payment_id: uuid.UUID) -> list[PaymentRefund]:
+        return self._payments.list_refunds(payment_id)
+
     def list_for_user(
         self, user_id: uuid.UUID, status: PaymentStatus | None, limit: int, after: Cursor | None
     ) -> PageResult[Payment]:

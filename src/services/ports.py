@@ -17,7 +17,7 @@ from src.models.payment import Payment, PaymentRefund, PaymentStatus, PaymentSta
 from src.models.plan import Plan
 from src.models.subscription import Subscription
 from src.models.token_bundle import TokenBundle, TokenBundlePurchase
-from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
+from src.models.token_ledger import TokenTransaction, UserTokenBalance
 from src.models.token_usage import TokenUsage
 from src.models.user import User
 from src.pagination import Cursor, PageResult, SequenceCursor
@@ -72,8 +72,6 @@ class AddOnSubscriptionRepositoryPort(Protocol):
 
     def find_open(self, user_id: uuid.UUID, add_on_id: uuid.UUID) -> AddOnSubscription | None: ...
 
-    def list_for_subscription(self, subscription_id: uuid.UUID) -> list[AddOnSubscription]: ...
-
     def add(self, addon_subscription: AddOnSubscription) -> AddOnSubscription: ...
 
 
@@ -119,13 +117,6 @@ class TokenRepositoryPort(Protocol):
 
     def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction: ...
 
-    def find_transaction(
-        self,
-        transaction_type: TokenTransactionType,
-        reference_type: str,
-        reference_id: uuid.UUID,
-    ) -> TokenTransaction | None: ...
-
     def list_transactions(
         self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None
     ) -> LedgerPage: ...
@@ -165,6 +156,8 @@ class PaymentRepositoryPort(Protocol):
     def add_refund(self, refund: PaymentRefund) -> PaymentRefund: ...
 
     def find_refund(self, provider_refund_id: str) -> PaymentRefund | None: ...
+
+    def list_refunds(self, payment_id: uuid.UUID) -> list[PaymentRefund]: ...
 
 
 class WebhookEventRepositoryPort(Protocol):

@@ -44,6 +44,7 @@ def test_it_is_openapi_3_and_lists_every_endpoint(document: dict[str, Any]) -> N
         "/api/v1/admin/invoices",
         "/api/v1/admin/invoices/{invoice_id}/mark-paid",
         "/api/v1/admin/payments/{payment_id}/refund",
+        "/api/v1/admin/payments/{payment_id}",
         "/api/v1/admin/users/{user_id}/tokens/adjust",
         "/api/v1/admin/users/{user_id}/tokens/transactions",
         "/api/v1/health",

@@ -177,3 +177,22 @@ def test_refunds_are_for_admins_only(
     with app.app_context():
         payment = db.session.get(Payment, uuid.UUID(paid["payment_id"]))
         assert payment is not None and payment.status.value == "completed"
+
+
+def test_admins_see_a_payments_history_and_refunds(
+    client: FlaskClient, user: RegisteredUser, admin: RegisteredUser, paid: dict[str, Any]
+) -> None:
+    refund(client, admin, paid["payment_id"], amount="40.00", reason="partial")
+    detail = client.get(f"/api/v1/admin/payments/{paid['payment_id']}", headers=admin.headers)
+
+    assert detail.status_code == 200
+    body = detail.get_json()
+    assert [(row["from_status"], row["to_status"]) for row in body["history"]] == [
+        (None, "pending"),
+        ("pending", "completed"),
+        ("completed", "partially_refunded"),
+    ]
+    assert [(row["amount"], row["reason"]) for row in body["refunds"]] == [("40.00", "partial")]
+    assert (body["provider"], body["recorded_by"]) == ("manual", str(admin.id))
+    forbidden = client.get(f"/api/v1/admin/payments/{paid['payment_id']}", headers=user.headers)
+    assert forbidden.status_code == 403

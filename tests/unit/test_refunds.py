@@ -94,7 +94,7 @@ def test_observed_refunds_are_recorded_once_per_provider_refund_id(billing: Bill
     ]
 
     assert counts == [1, 1]
-    ids = [refund.provider_refund_id for refund in billing.payments.refunds_of(payment.id)]
+    ids = [refund.provider_refund_id for refund in billing.payments.list_refunds(payment.id)]
     assert ids == ["re_ours", "re_1", "re_2"]
     assert (payment.status, payment.refunded_amount) == (S.PARTIALLY_REFUNDED, Decimal("45.00"))
 

@@ -160,7 +160,7 @@ class FakePaymentRepository:
     def find_refund(self, provider_refund_id: str) -> PaymentRefund | None:
         return next((r for r in self.refunds if r.provider_refund_id == provider_refund_id), None)
 
-    def refunds_of(self, payment_id: uuid.UUID) -> list[PaymentRefund]:
+    def list_refunds(self, payment_id: uuid.UUID) -> list[PaymentRefund]:
         return [refund for refund in self.refunds if refund.payment_id == payment_id]
 
     def violations(self) -> list[str]:
