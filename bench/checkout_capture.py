@@ -25,7 +25,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import requests
 from bench.common import (
     API,
     WEBHOOK_SECRET,
+    BenchUser,
     LoadResult,
     Recorder,
     ServerConfig,
@@ -45,6 +45,7 @@ from bench.common import (
     machine_summary,
     postgres_version,
     query,
+    register_users,
     run_load,
     serve_app,
     server_url,
@@ -55,20 +56,12 @@ CHECKOUT = "POST /user/checkout"
 CAPTURE = "POST /webhooks/payment"
 BALANCE = "GET /user/tokens/balance"
 ORDER = (CHECKOUT, CAPTURE, BALANCE)
-PASSWORD = "bench-password-1234"
 
 
 @dataclass(frozen=True)
 class Bundle:
     id: str
     tokens: int
-
-
-@dataclass(frozen=True)
-class BenchUser:
-    id: str
-    email: str
-    token: str
 
 
 @dataclass(frozen=True)
@@ -155,22 +148,6 @@ async def checkout_capture_loop(recorder: Recorder, vu: VirtualUser, deadline: f
 
 
 # --- setup -------------------------------------------------------------------------------
-
-
-def register_users(base_url: str, count: int) -> list[BenchUser]:
-    def register(index: int) -> BenchUser:
-        email = f"bench-user-{index}@example.com"
-        response = requests.post(
-            f"{base_url}{API}/auth/register",
-            json={"email": email, "password": PASSWORD},
-            timeout=30,
-        )
-        response.raise_for_status()
-        body = response.json()
-        return BenchUser(id=body["user"]["id"], email=email, token=body["access_token"])
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(register, range(count)))
 
 
 def token_bundles(base_url: str) -> tuple[Bundle, ...]:

@@ -5,7 +5,10 @@
 - ``run_load``: a load driver in separate processes (asyncio + aiohttp, keep-alive), recording
   the latency of every request under an endpoint label.
 - ``format_report``: per endpoint, requests, errors by status, requests/second and latencies.
+- ``register_users`` / ``create_admin``: accounts, over the API (and the CLI for the admin).
 - ``ledger_violations``: the token ledger invariant, checked in SQL.
+- ``sample_sessions``: what the database's sessions do while a phase runs (lock waits, idle in
+  transaction), sampled from ``pg_stat_activity``.
 
 The benchmarks talk to the app only over HTTP and SQL: nothing here imports ``src``.
 """
@@ -21,10 +24,12 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,17 +114,18 @@ def postgres_version(url: str) -> str:
         connection.close()
 
 
-def app_env(database_url: str) -> dict[str, str]:
-    """The environment of every app process: ours, overridden by the benchmark's settings."""
-    return {**os.environ, **APP_SETTINGS, "DATABASE_URL": database_url}
+def app_env(database_url: str, settings: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of every app process: ours, overridden by the benchmark's settings
+    (``APP_SETTINGS``, then a benchmark's own ``settings``, e.g. ``{"TRIAL_CREDITS": "0"}``)."""
+    return {**os.environ, **APP_SETTINGS, **(settings or {}), "DATABASE_URL": database_url}
 
 
-def flask_cli(database_url: str, *arguments: str) -> str:
+def flask_cli(database_url: str, *arguments: str, settings: Mapping[str, str] | None = None) -> str:
     """Run ``flask --app src.app <arguments>`` against the database; return its output."""
     completed = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "src.app", *arguments],
         cwd=ROOT,
-        env=app_env(database_url),
+        env=app_env(database_url, settings),
         capture_output=True,
         text=True,
     )
@@ -200,12 +206,17 @@ def _wait_until_up(url: str, process: "subprocess.Popen[bytes]", log: Path, time
 
 @contextmanager
 def serve_app(
-    database_url: str, config: ServerConfig, log: Path, timeout: float = 60
+    database_url: str,
+    config: ServerConfig,
+    log: Path,
+    timeout: float = 60,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Serve the app with gunicorn on a free loopback port; yield the base URL (no /api/v1).
 
-    Only the error log is written (to ``log``): an access log would be client-side work the
-    app does not do in production behind a proxy that logs.
+    ``settings`` are environment variables on top of ``APP_SETTINGS``. Only the error log is
+    written (to ``log``): an access log would be client-side work the app does not do in
+    production behind a proxy that logs.
     """
     port = free_port()
     command = [
@@ -226,7 +237,11 @@ def serve_app(
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=app_env(database_url), stdout=output, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env=app_env(database_url, settings),
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -254,6 +269,48 @@ def log_errors(log: Path, limit: int = 12) -> list[tuple[int, str]]:
         if EXCEPTION_LINE.match(line) or any(word in line for word in ALERT_WORDS):
             counts[line[:240]] += 1
     return [(count, line) for line, count in counts.most_common(limit)]
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+PASSWORD = "bench-password-1234"
+
+
+@dataclass(frozen=True)
+class BenchUser:
+    id: str
+    email: str
+    token: str
+
+
+def register_users(base_url: str, count: int, password: str = PASSWORD) -> list[BenchUser]:
+    """Register ``bench-user-<i>@example.com`` for i < count (8 at a time) over the API."""
+
+    def register(index: int) -> BenchUser:
+        email = f"bench-user-{index}@example.com"
+        response = requests.post(
+            f"{base_url}{API}/auth/register",
+            json={"email": email, "password": password},
+            timeout=30,
+        )
+        response.raise_for_status()
+        body = response.json()
+        return BenchUser(id=body["user"]["id"], email=email, token=body["access_token"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(register, range(count)))
+
+
+def create_admin(database_url: str, base_url: str, email: str, password: str) -> BenchUser:
+    """``flask users create-admin EMAIL --password P``, then log in over the API."""
+    flask_cli(database_url, "users", "create-admin", email, "--password", password)
+    response = requests.post(
+        f"{base_url}{API}/auth/login", json={"email": email, "password": password}, timeout=30
+    )
+    response.raise_for_status()
+    token = response.json()["access_token"]
+    rows = query(database_url, "SELECT id::text FROM users WHERE email = %s", (email,))
+    return BenchUser(id=str(rows[0][0]), email=email, token=token)
 
 
 # --- the load driver ---------------------------------------------------------------------
@@ -574,6 +631,76 @@ def query(
         connection.close()
 
 
+def execute(database_url: str, statement: str) -> None:
+    """Run one statement that returns no rows (autocommit: ``ANALYZE``, ``VACUUM`` ...)."""
+    _admin(database_url, statement)
+
+
 def ledger_violations(database_url: str) -> list[tuple[Any, ...]]:
     """Users whose balance row and ledger disagree (empty: the invariant holds)."""
     return query(database_url, LEDGER_VIOLATIONS)
+
+
+# What the benchmark's database sessions are doing, sampled while a phase runs.
+SESSION_STATES = """
+    SELECT count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'),
+           count(*) FILTER (WHERE state = 'idle in transaction'),
+           count(*) FILTER (WHERE state = 'active' AND wait_event_type IS DISTINCT FROM 'Lock')
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      AND backend_type = 'client backend'
+"""
+
+
+@dataclass
+class SessionSample:
+    """Average number of the database's client sessions that were, per sample: waiting for a
+    lock; idle inside a transaction (the client working between two statements); running."""
+
+    samples: int = 0
+    waiting_for_lock: float = 0.0
+    idle_in_transaction: float = 0.0
+    running: float = 0.0
+
+    def describe(self) -> str:
+        return (
+            f"{self.waiting_for_lock:.1f} waiting for a lock, {self.idle_in_transaction:.1f} idle "
+            f"in transaction, {self.running:.1f} running ({self.samples} samples)"
+        )
+
+
+@contextmanager
+def sample_sessions(database_url: str, interval: float = 0.05) -> Iterator[SessionSample]:
+    """Sample ``pg_stat_activity`` every ``interval`` seconds in a thread until the block ends;
+    the yielded ``SessionSample`` holds the averages afterwards."""
+    result = SessionSample()
+    stop = threading.Event()
+    totals = [0, 0, 0]
+
+    def sample() -> None:
+        connection = psycopg2.connect(database_url, connect_timeout=5)
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                while not stop.wait(interval):
+                    cursor.execute(SESSION_STATES)
+                    row = cursor.fetchone()
+                    if row is None:
+                        continue
+                    for index in range(3):
+                        totals[index] += int(row[index])
+                    result.samples += 1
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=sample, name="bench-session-sampler", daemon=True)
+    thread.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        if result.samples:
+            result.waiting_for_lock = totals[0] / result.samples
+            result.idle_in_transaction = totals[1] / result.samples
+            result.running = totals[2] / result.samples

@@ -32,6 +32,9 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
         self._reloads = auto_reload_service
 
     def handle(self, event: TokensConsumeRequestedEvent) -> EventResult[ConsumeOutcome]:
+        # Read before the charge: the balance row stays locked from the charge to the commit,
+        # so nothing that can wait should run after it.
+        threshold = self._reloads.threshold(event.user_id)
         result = self._usages.consume(
             event.user_id, event.amount, event.reference, event.description, event.api_key_id
         )
@@ -53,8 +56,10 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
                 balance=usage.balance_after,
             )
         ]
-        if usage.source is UsageSource.TOKENS and self._reloads.needs_reload(
-            event.user_id, usage.balance_after
+        if (
+            usage.source is UsageSource.TOKENS
+            and threshold is not None
+            and usage.balance_after < threshold
         ):
             notifications.append(
                 AutoReloadNeededEvent(user_id=event.user_id, balance=usage.balance_after)

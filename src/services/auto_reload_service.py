@@ -45,9 +45,14 @@ class AutoReloadService:
         setting.bundle_id = bundle_id
         return setting
 
-    def needs_reload(self, user_id: uuid.UUID, balance: int) -> bool:
+    def threshold(self, user_id: uuid.UUID) -> int | None:
+        """The balance under which a reload starts, or None when auto-reload is off."""
         setting = self._reloads.get(user_id)
-        return setting is not None and setting.enabled and balance < setting.threshold
+        return setting.threshold if setting is not None and setting.enabled else None
+
+    def needs_reload(self, user_id: uuid.UUID, balance: int) -> bool:
+        threshold = self.threshold(user_id)
+        return threshold is not None and balance < threshold
 
     @staticmethod
     def record_attempt(setting: AutoReloadSetting, invoice_id: uuid.UUID, now: datetime) -> None:

@@ -13,6 +13,7 @@ from src.services.ports import UsageRepositoryPort, UserRepositoryPort
 from src.services.token_service import LedgerReference, TokenService
 
 USAGE_REFERENCE = "token_usage"
+LEDGER_DESCRIPTION_LENGTH = 255  # token_transactions.description
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class UsageService:
                 amount,
                 kind=TokenTransactionType.USAGE,
                 reference=LedgerReference(USAGE_REFERENCE, usage.id),
-                description=description or f"Use {reference}",
+                description=(description or f"Use {reference}")[:LEDGER_DESCRIPTION_LENGTH],
             )
             usage.charged_tokens = amount
             usage.balance_after = entry.balance_after
@@ -101,7 +102,9 @@ class UsageService:
                 usage.charged_tokens,
                 kind=TokenTransactionType.REFUND,
                 reference=LedgerReference(USAGE_REFERENCE, usage.id),
-                description=f"Refund of use {usage.reference}" + (f": {reason}" if reason else ""),
+                description=(
+                    f"Refund of use {usage.reference}" + (f": {reason}" if reason else "")
+                )[:LEDGER_DESCRIPTION_LENGTH],
             )
         elif usage.source is UsageSource.TRIAL:
             self._users.change_trial(user_id, +1)

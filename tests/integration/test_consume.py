@@ -155,3 +155,11 @@ def test_concurrent_retries_of_one_reference_charge_once(
     assert len({response.get_json()["usage_id"] for response in responses}) == 1
     assert api.balance(funded)["balance"] == 97
     assert count_rows(TokenUsage) == 1
+
+
+def test_a_reference_of_the_maximum_length_is_charged(
+    api: ApiClient, client: FlaskClient, funded: RegisteredUser
+) -> None:
+    response = consume(client, funded, 1, "r" * 255)
+    assert response.status_code == 201
+    assert api.balance(funded)["balance"] == 99
