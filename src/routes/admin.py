@@ -56,7 +56,7 @@ class AdminInvoiceQuery(PageQuery):
 
 
 class AdminInvoicePage(Page[AdminInvoiceOut]):
-    pass
+    """A page of every user's invoices, newest first."""
 
 
 @bp.get("/invoices")

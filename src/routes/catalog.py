@@ -16,15 +16,15 @@ TAGS = ["catalog"]
 
 
 class PlanList(ItemList[PlanOut]):
-    pass
+    """The active plans."""
 
 
 class TokenBundleList(ItemList[TokenBundleOut]):
-    pass
+    """The active token bundles."""
 
 
 class AddOnList(ItemList[AddOnOut]):
-    pass
+    """The active add-ons."""
 
 
 @bp.get("/plans")

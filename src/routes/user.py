@@ -29,7 +29,7 @@ def require_login() -> None:
 
 
 class InvoicePage(Page[InvoiceOut]):
-    pass
+    """A page of the caller's invoices, newest first."""
 
 
 @bp.post("/checkout")

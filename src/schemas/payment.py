@@ -137,7 +137,7 @@ class AdminPaymentOut(PaymentOut):
 
 
 class PaymentPage(Page[PaymentOut]):
-    pass
+    """A page of payment attempts, newest first."""
 
 
 class PaymentListQuery(RequestModel):

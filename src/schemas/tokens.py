@@ -40,4 +40,4 @@ class TokenTransactionOut(ResponseModel):
 
 
 class TokenTransactionPage(Page[TokenTransactionOut]):
-    pass
+    """A page of ledger entries, newest first."""
