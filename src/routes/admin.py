@@ -103,11 +103,7 @@ def mark_paid(
             note=json.note,
         )
     ).data
-    return CaptureResponse(
-        status=outcome.status,
-        invoice_id=outcome.invoice_id,
-        items_activated=outcome.items_activated,
-    )
+    return CaptureResponse.of(outcome)
 
 
 @bp.post("/payments/<uuid:payment_id>/refund")

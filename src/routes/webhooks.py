@@ -52,11 +52,7 @@ def payment_webhook(
             payload_digest=hashlib.sha256(raw).hexdigest(),
         )
     ).data
-    return CaptureResponse(
-        status=outcome.status,
-        invoice_id=outcome.invoice_id,
-        items_activated=outcome.items_activated,
-    )
+    return CaptureResponse.of(outcome)
 
 
 @bp.post("/<provider_name>")

@@ -30,6 +30,14 @@ class CaptureResponse(ResponseModel):
     invoice_id: uuid.UUID
     items_activated: int
 
+    @classmethod
+    def of(cls, outcome: CaptureOutcome) -> "CaptureResponse":
+        return cls(
+            status=outcome.status,
+            invoice_id=outcome.invoice_id,
+            items_activated=outcome.items_activated,
+        )
+
 
 class PaymentWebhookPayload(RequestModel):
     """The generic webhook's body (read only after its signature has been verified)."""

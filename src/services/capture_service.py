@@ -26,13 +26,11 @@ from src.services.addon_service import AddOnService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService
 from src.services.subscription_service import SubscriptionService
-from src.services.token_bundle_service import TokenBundleService
+from src.services.token_bundle_service import PURCHASE_LEDGER_REFERENCE, TokenBundleService
 from src.services.token_service import LedgerReference, TokenService
 from src.services.user_service import UserService
 
 logger = logging.getLogger(__name__)
-
-PURCHASE_REFERENCE = "token_bundle_purchase"
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ class CaptureService:
                 invoice.user_id,
                 purchase.total_tokens,
                 kind=TokenTransactionType.PURCHASE,
-                reference=LedgerReference(PURCHASE_REFERENCE, purchase.id),
+                reference=LedgerReference(PURCHASE_LEDGER_REFERENCE, purchase.id),
                 description=f"{purchase.quantity} x {purchase.bundle.name} ({invoice.number})",
             )
             return TokensCreditedEvent(

@@ -10,10 +10,8 @@ from src.models.token_bundle import PurchaseStatus
 from src.models.token_ledger import TokenTransactionType
 from src.services.addon_service import AddOnService
 from src.services.subscription_service import SubscriptionService
-from src.services.token_bundle_service import TokenBundleService
+from src.services.token_bundle_service import PURCHASE_LEDGER_REFERENCE, TokenBundleService
 from src.services.token_service import LedgerReference, TokenService
-
-PURCHASE_REFERENCE = "token_bundle_purchase"
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ class GrantReversalService:
                     plan.user_id,
                     take,
                     kind=TokenTransactionType.REFUND,
-                    reference=LedgerReference(PURCHASE_REFERENCE, purchase_id),
+                    reference=LedgerReference(PURCHASE_LEDGER_REFERENCE, purchase_id),
                     description=f"Refund of {invoice.number}",
                 )
             remaining -= take

@@ -8,6 +8,9 @@ from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurc
 from src.services.catalog_rules import require_purchasable
 from src.services.ports import CatalogRepositoryPort, PurchaseRepositoryPort
 
+# The ledger reference type of a purchase's credit (and of its refund): one per purchase.
+PURCHASE_LEDGER_REFERENCE = "token_bundle_purchase"
+
 
 class TokenBundleService:
     def __init__(
