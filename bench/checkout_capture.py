@@ -30,27 +30,19 @@ from pathlib import Path
 
 import requests
 
-from bench.common import (
-    API,
-    WEBHOOK_SECRET,
-    BenchUser,
-    LoadResult,
-    Recorder,
-    ServerConfig,
-    format_report,
+from bench.accounts import BenchUser, register_users
+from bench.database import (
     ledger_violations,
-    log_errors,
-    log_path,
-    load_average,
-    machine_summary,
     postgres_version,
     query,
-    register_users,
-    run_load,
-    serve_app,
     server_url,
     temporary_database,
+    token_balances,
 )
+from bench.load import LoadResult, Recorder, run_load
+from bench.options import add_common_arguments, check_counts, server_config
+from bench.report import display_path, format_report, print_machine, print_verdict
+from bench.server import API, WEBHOOK_SECRET, log_errors, log_path, serve_app
 
 CHECKOUT = "POST /user/checkout"
 CAPTURE = "POST /webhooks/payment"
@@ -199,9 +191,7 @@ def verify(
             api_mismatches.append(
                 f"{user.email}: API balance {balance}, bought {expected[user.id]}"
             )
-    sql_balances = dict(
-        query(database_url, "SELECT user_id::text, balance FROM user_token_balances")
-    )
+    sql_balances = token_balances(database_url)
     sql_mismatches = [
         f"{user.email}: balance row {sql_balances.get(user.id)}, bought {expected[user.id]}"
         for user in users
@@ -250,32 +240,15 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--users", type=int, default=20, help="registered users (default 20)")
-    parser.add_argument(
-        "--concurrency", type=int, default=16, help="virtual users in flight (default 16)"
-    )
-    parser.add_argument("--duration", type=float, default=30, help="timed seconds (default 30)")
-    defaults = ServerConfig()
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=defaults.workers,
-        help=f"gunicorn workers ({defaults.workers})",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=defaults.threads,
-        help=f"threads per worker: 1 means sync workers, more gthread ({defaults.threads})",
-    )
-    parser.add_argument(
-        "--clients", type=int, default=2, help="load processes sharing the virtual users (2)"
+    add_common_arguments(
+        parser,
+        concurrency_help="virtual users in flight (default 16)",
+        duration_default=30,
+        duration_help="timed seconds (default 30)",
     )
     parser.add_argument("--reads", type=int, default=3, help="balance reads per iteration (3)")
     arguments = parser.parse_args(argv)
-    for name in ("users", "concurrency", "workers", "threads", "clients"):
-        if getattr(arguments, name) < 1:
-            parser.error(f"--{name} must be at least 1")
+    check_counts(parser, arguments)
     if arguments.duration <= 0 or arguments.reads < 0:
         parser.error("--duration must be positive and --reads not negative")
     return arguments
@@ -283,14 +256,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    config = ServerConfig(workers=arguments.workers, threads=arguments.threads)
+    config = server_config(arguments)
     log: Path = log_path("checkout_capture")
     clients = min(arguments.clients, arguments.concurrency)
     print("checkout_capture: checkout -> signed payment webhook -> balance reads")
-    print(f"  machine:      {machine_summary()}; PostgreSQL {postgres_version(server_url())}")
-    print(
-        f"  load average: {load_average()} (1/5/15 min, before the run; other work skews results)"
-    )
+    print_machine(postgres_version(server_url()))
     print(f"  server:       {config.describe()}")
     print(
         f"  load:         {arguments.concurrency} virtual users in {clients} load processes "
@@ -300,9 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  scenario:     {arguments.users} users; per iteration 1 checkout (1-2 token bundles, "
         f"Idempotency-Key), 1 capture webhook, {arguments.reads} balance reads"
     )
-    print(
-        f"  server log:   {log.relative_to(Path.cwd()) if log.is_relative_to(Path.cwd()) else log}"
-    )
+    print(f"  server log:   {display_path(log)}")
     sys.stdout.flush()
 
     with temporary_database() as database_url:
@@ -346,13 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # gunicorn has stopped: its log is complete.
         server_errors = log_errors(log)
 
-    print(f"verification: {'OK' if not problems else 'FAILED'}")
-    for problem in problems:
-        print(f"  {problem}")
-    if server_errors:
-        print(f"server log ({log}) has errors, most frequent first:")
-        for count, line in server_errors:
-            print(f"  {count} x {line}")
+    print_verdict(problems, log, server_errors)
     return 0 if not problems and not load.failures else 1
 
 

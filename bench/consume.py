@@ -28,35 +28,31 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import requests
 
-from bench.common import (
-    API,
-    BenchUser,
-    LoadResult,
-    Recorder,
-    ServerConfig,
-    create_admin,
-    execute,
-    format_report,
-    ledger_violations,
-    load_average,
-    log_errors,
-    log_path,
-    machine_summary,
-    percentile,
+from bench.accounts import BenchUser, create_admin, grant_tokens, register_users
+from bench.consume_checks import verify_phase
+from bench.database import (
     postgres_version,
     query,
-    register_users,
-    run_load,
     sample_sessions,
-    serve_app,
     server_url,
     temporary_database,
+    token_balances,
 )
+from bench.load import LoadResult, Recorder, run_load
+from bench.options import add_common_arguments, check_counts, server_config
 from bench.pgbench import PgbenchResult, pgbench_version, run_pgbench
+from bench.report import (
+    display_path,
+    format_report,
+    load_average,
+    percentile,
+    print_machine,
+    print_verdict,
+)
+from bench.server import API, log_errors, log_path, serve_app
 
 CONSUME = "POST /user/tokens/consume"
 SCRIPT = Path(__file__).resolve().parent / "consume.pgbench"
@@ -115,22 +111,6 @@ async def consume_loop(recorder: Recorder, vu: VirtualUser, deadline: float) -> 
 # --- setup -------------------------------------------------------------------------------
 
 
-def grant_tokens(base_url: str, admin: BenchUser, users: Sequence[BenchUser]) -> None:
-    """A bonus of GRANT tokens per user, through the admin adjustment endpoint."""
-
-    def grant(user: BenchUser) -> None:
-        response = requests.post(
-            f"{base_url}{API}/admin/users/{user.id}/tokens/adjust",
-            json={"amount": GRANT, "reason": "benchmark grant"},
-            headers={"Authorization": f"Bearer {admin.token}"},
-            timeout=30,
-        )
-        response.raise_for_status()
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(grant, users))
-
-
 def warm_up(base_url: str, users: Sequence[BenchUser], count: int) -> None:
     """``count`` consumes spread over the users, 8 at a time: the server's connection pools,
     the app's lazy imports and PostgreSQL's caches are warm before the first timed phase."""
@@ -147,117 +127,6 @@ def warm_up(base_url: str, users: Sequence[BenchUser], count: int) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(consume, range(count)))
-
-
-# --- verification (not timed) ------------------------------------------------------------
-
-
-def balances(database_url: str) -> dict[str, int]:
-    rows = query(database_url, "SELECT user_id::text, balance FROM user_token_balances")
-    return {str(user_id): int(balance) for user_id, balance in rows}
-
-
-USAGES_PER_USER = """
-    SELECT user_id::text, count(*) FROM token_usages WHERE reference LIKE %s GROUP BY user_id
-"""
-# Every usage of the phase: charged 1 token, with exactly its ledger entry (-1, same
-# balance_after); and no balance_after twice for one user (each debit saw its own balance).
-USAGE_LEDGER = """
-    SELECT count(*),
-           count(*) FILTER (WHERE u.charged_tokens = 1 AND u.source = 'tokens'
-                              AND t.amount = -1 AND t.balance_after = u.balance_after),
-           count(*) - count(DISTINCT (u.user_id, u.balance_after))
-    FROM token_usages u
-    LEFT JOIN token_transactions t
-           ON t.transaction_type = 'usage' AND t.reference_type = 'token_usage'
-          AND t.reference_id = u.id
-    WHERE u.reference LIKE %s
-"""
-
-
-@dataclass
-class PhaseCheck:
-    lines: list[str]
-    problems: list[str]
-
-
-def verify_phase(
-    database_url: str,
-    prefix: str,
-    before: dict[str, int],
-    claimed: int,
-    claimed_per_user: Counter[str] | None,
-    uncertain: int,
-    answered_balances: dict[str, list[int]] | None,
-) -> PhaseCheck:
-    """Compare what the load says it did (``claimed`` successes) with the rows of the phase
-    (references starting with ``prefix``), and check the ledger."""
-    # Tens of thousands of rows arrived since autovacuum last looked: without fresh statistics
-    # the planner takes the tables for tiny and the checks' joins go quadratic.
-    execute(database_url, "ANALYZE token_usages, token_transactions, user_token_balances")
-    like = prefix.replace("_", r"\_").replace("%", r"\%") + "%"
-    rows_per_user = Counter(
-        {str(user): int(count) for user, count in query(database_url, USAGES_PER_USER, (like,))}
-    )
-    rows = sum(rows_per_user.values())
-    after = balances(database_url)
-    drops_ok = sum(
-        1 for user, balance in before.items() if balance - after.get(user, 0) == rows_per_user[user]
-    )
-    usages, consistent, repeated = query(database_url, USAGE_LEDGER, (like,))[0]
-    violations = ledger_violations(database_url)
-    problems: list[str] = []
-    tolerance = uncertain  # an unanswered request may or may not have been recorded
-    if not (claimed <= rows <= claimed + tolerance):
-        problems.append(f"{prefix}: {rows} usage rows, but the load counted {claimed} successes")
-    matched = ""
-    if claimed_per_user is not None:
-        seen = set(rows_per_user) | set(claimed_per_user)
-        users_ok = sum(
-            1
-            for user in seen
-            if claimed_per_user[user] <= rows_per_user[user] <= claimed_per_user[user] + tolerance
-        )
-        matched = f" ({users_ok}/{len(seen)} users)"
-        if users_ok != len(seen):
-            problems.append(f"{prefix}: usage rows differ from successes for some users")
-    if drops_ok != len(before):
-        problems.append(f"{prefix}: balance drop != usage rows for {len(before) - drops_ok} users")
-    if consistent != usages or repeated:
-        problems.append(
-            f"{prefix}: {usages - consistent} usages without their ledger entry, "
-            f"{repeated} repeated balance_after"
-        )
-    if violations:
-        problems += [f"ledger violation: {row}" for row in violations[:10]]
-    returned = ""
-    if answered_balances is not None:
-        stored = {
-            str(user): sorted(int(value) for (value,) in _balances_after(database_url, like, user))
-            for user in answered_balances
-        }
-        same = all(sorted(answered_balances[user]) == stored[user] for user in answered_balances)
-        if not same and not uncertain:
-            problems.append(f"{prefix}: balances answered by the API differ from the usage rows")
-        returned = f"; answered balances = rows' balance_after: {'yes' if same else 'NO'}"
-    lines = [
-        f"  check: {rows} usage rows = {claimed} successes{matched}; "
-        f"balance drops = rows for {drops_ok}/{len(before)} users; "
-        f"{consistent}/{usages} with their ledger entry; {repeated} repeated balance_after"
-        f"{returned}",
-        "  check: ledger invariant (balance = SUM(amount), newest balance_after, sequence "
-        f"1..version, totals): {'holds' if not violations else 'BROKEN'} "
-        f"({len(after)} balance rows)",
-    ]
-    return PhaseCheck(lines, problems)
-
-
-def _balances_after(database_url: str, like: str, user: str) -> list[tuple[Any, ...]]:
-    return query(
-        database_url,
-        "SELECT balance_after FROM token_usages WHERE reference LIKE %s AND user_id = %s::uuid",
-        (like, user),
-    )
 
 
 # --- phases ------------------------------------------------------------------------------
@@ -298,7 +167,7 @@ def api_phase(
     ]
     print(f"\n{scenario.key} {scenario.title} / API (load average {load_average()})")
     sys.stdout.flush()
-    before = balances(database_url)
+    before = token_balances(database_url)
     with sample_sessions(database_url) as sessions:
         load = run_load(
             consume_loop,
@@ -338,7 +207,7 @@ def pgbench_phase(
     prefix = f"pgb-{scenario.key}-"
     print(f"\n{scenario.key} {scenario.title} / pgbench (load average {load_average()})")
     sys.stdout.flush()
-    before = balances(database_url)
+    before = token_balances(database_url)
     with sample_sessions(database_url) as sessions:
         result = run_pgbench(
             database_url,
@@ -356,16 +225,8 @@ def pgbench_phase(
     figures.pgbench_average = result.latency_average_ms / 1000
     figures.pgbench_p50 = percentile(result.latencies, 50)
     figures.pgbench_p99 = percentile(result.latencies, 99)
-    slowest = max(result.statements, default=(math.nan, "?"))
-    print(
-        f"  {result.transactions} transactions, {result.tps:.1f} tps; latency avg "
-        f"{result.latency_average_ms:.2f}, p50 {figures.pgbench_p50 * 1000:.2f}, p90 "
-        f"{percentile(result.latencies, 90) * 1000:.2f}, p99 {figures.pgbench_p99 * 1000:.2f}, "
-        f"max {percentile(result.latencies, 100) * 1000:.2f} ms; failed {result.failed}"
-        f"{f' (+{result.log_failures} in logs)' if result.log_failures else ''}; "
-        f"exit {result.returncode}"
-    )
-    print(f"  slowest statement: {slowest[0]:.3f} ms avg, {_shorten(slowest[1])}")
+    print(f"  {result.describe()}")
+    print(f"  slowest statement: {result.slowest_statement()}")
     print(f"  sessions: {sessions.describe()}")
     check = verify_phase(database_url, prefix, before, result.transactions, None, 0, None)
     print("\n".join(check.lines))
@@ -373,11 +234,6 @@ def pgbench_phase(
     if not result.ok:
         problems.append(f"pgbench {scenario.key} did not run cleanly:\n{result.output[-3000:]}")
     return result, problems
-
-
-def _shorten(statement: str, width: int = 60) -> str:
-    statement = " ".join(statement.split())
-    return statement if len(statement) <= width else statement[: width - 3] + "..."
 
 
 def summary_table(rows: Sequence[Figures]) -> str:
@@ -409,36 +265,14 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--users", type=int, default=20, help="registered users (default 20)")
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=16,
-        help="virtual users in flight, and pgbench clients (default 16)",
-    )
-    parser.add_argument(
-        "--duration", type=float, default=20, help="timed seconds per phase (default 20)"
-    )
-    defaults = ServerConfig()
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=defaults.workers,
-        help=f"gunicorn workers ({defaults.workers})",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=defaults.threads,
-        help=f"threads per worker: 1 means sync workers, more gthread ({defaults.threads})",
-    )
-    parser.add_argument(
-        "--clients", type=int, default=2, help="load processes sharing the virtual users (2)"
+    add_common_arguments(
+        parser,
+        concurrency_help="virtual users in flight, and pgbench clients (default 16)",
+        duration_default=20,
+        duration_help="timed seconds per phase (default 20)",
     )
     arguments = parser.parse_args(argv)
-    for name in ("users", "concurrency", "workers", "threads", "clients"):
-        if getattr(arguments, name) < 1:
-            parser.error(f"--{name} must be at least 1")
+    check_counts(parser, arguments)
     if arguments.duration < 1:
         parser.error("--duration must be at least 1 (pgbench -T takes whole seconds)")
     return arguments
@@ -447,14 +281,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     arguments.duration = float(max(1, round(arguments.duration)))  # same for API and pgbench
-    config = ServerConfig(workers=arguments.workers, threads=arguments.threads)
+    config = server_config(arguments)
     log: Path = log_path("consume")
     clients = min(arguments.clients, arguments.concurrency)
     print("consume: POST /api/v1/user/tokens/consume (1 token) vs the same SQL in pgbench")
-    print(f"  machine:      {machine_summary()}; PostgreSQL {postgres_version(server_url())}")
-    print(
-        f"  load average: {load_average()} (1/5/15 min, before the run; other work skews results)"
-    )
+    print_machine(postgres_version(server_url()))
     print(f"  server:       {config.describe()}, TRIAL_CREDITS=0")
     print(
         f"  load:         API: {arguments.concurrency} virtual users in {clients} load processes"
@@ -462,9 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"-j {PGBENCH_THREADS} -M prepared ({pgbench_version()}); {arguments.duration:g} s "
         "per phase"
     )
-    print(
-        f"  server log:   {log.relative_to(Path.cwd()) if log.is_relative_to(Path.cwd()) else log}"
-    )
+    print(f"  server log:   {display_path(log)}")
     sys.stdout.flush()
 
     problems: list[str] = []
@@ -474,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = time.perf_counter()
             admin = create_admin(database_url, base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
             users = register_users(base_url, arguments.users)
-            grant_tokens(base_url, admin, users)
+            grant_tokens(base_url, admin, users, GRANT)
             warm_up(base_url, users, 2 * arguments.concurrency)
             reloads = query(database_url, "SELECT count(*) FROM auto_reload_settings")[0][0]
             print(
@@ -496,13 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print()
     print(summary_table(rows))
-    print(f"\nverification: {'OK' if not problems else 'FAILED'}")
-    for problem in problems:
-        print(f"  {problem}")
-    if server_errors:
-        print(f"server log ({log}) has errors, most frequent first:")
-        for count, line in server_errors:
-            print(f"  {count} x {line}")
+    print()
+    print_verdict(problems, log, server_errors)
     return 0 if not problems else 1
 
 

@@ -4,7 +4,8 @@
 uses the app's tables, not pgbench's own) and returns the transactions, failures, tps, average
 latency, the per-transaction latencies from the ``-l`` logs (for percentiles) and the
 per-statement average latencies of ``-r``. ``BENCH_PGBENCH`` names the binary (default: the
-``pgbench`` on PATH, else /usr/bin/pgbench).
+``pgbench`` on PATH, else /usr/bin/pgbench). ``PgbenchResult.describe`` and
+``slowest_statement`` are the lines a benchmark prints about the run.
 """
 
 import math
@@ -16,6 +17,8 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.report import percentile
 
 
 def pgbench_binary() -> str:
@@ -52,6 +55,27 @@ class PgbenchResult:
             and self.log_failures == 0
             and self.transactions > 0
         )
+
+    def describe(self) -> str:
+        """Transactions, tps, latencies in ms (average and percentiles), failures, exit."""
+        p50, p90, p99, top = (percentile(self.latencies, p) * 1000 for p in (50, 90, 99, 100))
+        return (
+            f"{self.transactions} transactions, {self.tps:.1f} tps; latency avg "
+            f"{self.latency_average_ms:.2f}, p50 {p50:.2f}, p90 {p90:.2f}, p99 {p99:.2f}, "
+            f"max {top:.2f} ms; failed {self.failed}"
+            f"{f' (+{self.log_failures} in logs)' if self.log_failures else ''}; "
+            f"exit {self.returncode}"
+        )
+
+    def slowest_statement(self) -> str:
+        """The statement with the highest average latency (``-r``), shortened."""
+        average, statement = max(self.statements, default=(math.nan, "?"))
+        return f"{average:.3f} ms avg, {_shorten(statement)}"
+
+
+def _shorten(statement: str, width: int = 60) -> str:
+    statement = " ".join(statement.split())
+    return statement if len(statement) <= width else statement[: width - 3] + "..."
 
 
 _FIGURES = {

@@ -1,0 +1,181 @@
+"""Running the app for a benchmark: gunicorn on loopback, and the ``flask`` CLI.
+
+Both get the same environment (``APP_SETTINGS``: production mode with explicit secrets, cheap
+Argon2), so that what the benchmark measures is the production configuration minus the cost
+of password hashing. ``serve_app`` starts gunicorn on a free port and waits for the health
+endpoint; ``log_errors`` reads the most frequent exceptions out of its log afterwards.
+
+The benchmarks talk to the app only over HTTP, the CLI and SQL: nothing here imports ``src``.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"  # git-ignored: server logs of the runs
+API = "/api/v1"
+
+# What the served app and the CLI steps get. APP_ENV=production: the app refuses to start
+# without its secrets, so they are given explicitly. Argon2 is made cheap so that registration
+# does not dominate; LOG_LEVEL stays at the production default (the audit log is real work).
+APP_SETTINGS: dict[str, str] = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "bench-secret-key-" + "x" * 16,
+    "JWT_SECRET_KEY": "bench-jwt-secret-key-with-32-bytes!!",
+    "PAYMENT_WEBHOOK_SECRET": "whsec_bench_generic_webhook_secret",
+    "PASSWORD_HASH_TIME_COST": "1",
+    "PASSWORD_HASH_MEMORY_KIB": "1024",
+    "PASSWORD_HASH_PARALLELISM": "1",
+    "LOG_LEVEL": "INFO",
+}
+WEBHOOK_SECRET = APP_SETTINGS["PAYMENT_WEBHOOK_SECRET"]
+
+
+def app_env(database_url: str, settings: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of every app process: ours, overridden by the benchmark's settings
+    (``APP_SETTINGS``, then a benchmark's own ``settings``, e.g. ``{"TRIAL_CREDITS": "0"}``)."""
+    return {**os.environ, **APP_SETTINGS, **(settings or {}), "DATABASE_URL": database_url}
+
+
+def flask_cli(database_url: str, *arguments: str, settings: Mapping[str, str] | None = None) -> str:
+    """Run ``flask --app src.app <arguments>`` against the database; return its output."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "src.app", *arguments],
+        cwd=ROOT,
+        env=app_env(database_url, settings),
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"flask {' '.join(arguments)} failed ({completed.returncode}):\n"
+            f"{completed.stdout}{completed.stderr}"
+        )
+    return completed.stdout.strip()
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """gunicorn's worker model: ``threads`` > 1 means gthread workers, else sync workers.
+
+    The default, 2 gthread workers x 8 threads (one process per core, threads to wait on
+    PostgreSQL), served more requests per second than 4 sync workers (the Dockerfile's setup)
+    in every interleaved comparison on the 2-core benchmark machine; see bench/README.md.
+    """
+
+    workers: int = 2
+    threads: int = 8
+
+    @property
+    def worker_class(self) -> str:
+        return "gthread" if self.threads > 1 else "sync"
+
+    def describe(self) -> str:
+        if self.worker_class == "sync":
+            return f"gunicorn {self.workers} sync workers (no keep-alive: one connection/request)"
+        return f"gunicorn {self.workers} gthread workers x {self.threads} threads (keep-alive)"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def log_path(name: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return RESULTS / f"{name}-{datetime.now():%Y%m%d-%H%M%S}-gunicorn.log"
+
+
+def _wait_until_up(url: str, process: "subprocess.Popen[bytes]", log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer {url} in {timeout}s:\n{log.read_text()}")
+
+
+@contextmanager
+def serve_app(
+    database_url: str,
+    config: ServerConfig,
+    log: Path,
+    timeout: float = 60,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Serve the app with gunicorn on a free loopback port; yield the base URL (no /api/v1).
+
+    ``settings`` are environment variables on top of ``APP_SETTINGS``. Only the error log is
+    written (to ``log``): an access log would be client-side work the app does not do in
+    production behind a proxy that logs.
+    """
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(config.workers),
+        "--worker-class",
+        config.worker_class,
+        "--threads",
+        str(config.threads),
+        "--error-logfile",
+        "-",
+        "src.app:create_app()",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=app_env(database_url, settings),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base_url}{API}/health", process, log, timeout)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout|Exit)\b")
+ALERT_WORDS = ("[CRITICAL]", "WORKER TIMEOUT", "Worker exited", "was sent SIGKILL")
+
+
+def log_errors(log: Path, limit: int = 12) -> list[tuple[int, str]]:
+    """The most frequent exception lines (and gunicorn alerts) of a server log, with counts."""
+    if not log.exists():
+        return []
+    counts: Counter[str] = Counter()
+    for line in log.read_text(errors="replace").splitlines():
+        if EXCEPTION_LINE.match(line) or any(word in line for word in ALERT_WORDS):
+            counts[line[:240]] += 1
+    return [(count, line) for line, count in counts.most_common(limit)]
