@@ -50,10 +50,6 @@ class AutoReloadService:
         setting = self._reloads.get(user_id)
         return setting.threshold if setting is not None and setting.enabled else None
 
-    def needs_reload(self, user_id: uuid.UUID, balance: int) -> bool:
-        threshold = self.threshold(user_id)
-        return threshold is not None and balance < threshold
-
     @staticmethod
     def record_attempt(setting: AutoReloadSetting, invoice_id: uuid.UUID, now: datetime) -> None:
         setting.in_flight_invoice_id = invoice_id

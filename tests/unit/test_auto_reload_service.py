@@ -83,20 +83,17 @@ def test_configure_refuses_an_unknown_bundle(billing: Billing) -> None:
     assert caught.value.code == "token_bundle_not_found"
 
 
-@pytest.mark.parametrize(
-    ("enabled", "balance", "needed"),
-    [(True, 9, True), (True, 0, True), (True, 10, False), (False, 0, False)],
-)
-def test_a_reload_is_needed_only_when_enabled_and_under_the_threshold(
-    billing: Billing, enabled: bool, balance: int, needed: bool
+@pytest.mark.parametrize(("enabled", "threshold"), [(True, 10), (False, None)])
+def test_the_reload_threshold_counts_only_while_enabled(
+    billing: Billing, enabled: bool, threshold: int | None
 ) -> None:
     billing.auto_reload(PAYER, threshold=10, enabled=enabled)
 
-    assert billing.auto_reload_service().needs_reload(PAYER, balance) is needed
+    assert billing.auto_reload_service().threshold(PAYER) == threshold
 
 
-def test_no_setting_never_needs_a_reload(billing: Billing) -> None:
-    assert billing.auto_reload_service().needs_reload(PAYER, 0) is False
+def test_no_setting_has_no_threshold(billing: Billing) -> None:
+    assert billing.auto_reload_service().threshold(PAYER) is None
 
 
 def test_failures_below_the_limit_are_counted_but_keep_it_on(billing: Billing) -> None:
