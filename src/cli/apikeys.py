@@ -16,7 +16,7 @@ group = AppGroup("apikeys", help="API keys of trusted backends (X-API-Key).")
 @inject
 def create(
     name: str,
-    keys: ApiKeyService = Provide[Container.api_key_service],
+    keys: ApiKeyService = Provide[Container.users.api_key_service],
     unit_of_work: SqlAlchemyUnitOfWork = Provide[Container.unit_of_work],
 ) -> None:
     """Create a key and print it once (only its digest is stored)."""
@@ -29,7 +29,7 @@ def create(
 
 @group.command("list")
 @inject
-def list_keys(keys: ApiKeyService = Provide[Container.api_key_service]) -> None:
+def list_keys(keys: ApiKeyService = Provide[Container.users.api_key_service]) -> None:
     for key in keys.list_keys():
         state = "revoked" if key.revoked_at else "active"
         click.echo(f"{key.prefix}  {key.name}  {state}  created {key.created_at:%Y-%m-%d}")

@@ -14,7 +14,7 @@ group = AppGroup("catalog", help="The product catalog.")
 @group.command("seed")
 @inject
 def seed(
-    seeder: CatalogSeeder = Provide[Container.catalog_seeder],
+    seeder: CatalogSeeder = Provide[Container.catalog.catalog_seeder],
     unit_of_work: SqlAlchemyUnitOfWork = Provide[Container.unit_of_work],
 ) -> None:
     """Create the demo plans, token bundles and add-ons (idempotent)."""

@@ -14,7 +14,7 @@ group = AppGroup("tokens", help="Token balances and their ledger.")
 
 @group.command("reconcile")
 @inject
-def reconcile(tokens: TokenService = Provide[Container.token_service]) -> None:
+def reconcile(tokens: TokenService = Provide[Container.tokens.token_service]) -> None:
     """Check every balance against its ledger; exit 1 listing the users that differ."""
     mismatches = tokens.reconcile()
     if not mismatches:

@@ -23,7 +23,7 @@ group = AppGroup("users", help="User accounts.")
 def create_admin(
     email: str,
     password: str | None,
-    users: UserService = Provide[Container.user_service],
+    users: UserService = Provide[Container.users.user_service],
     unit_of_work: SqlAlchemyUnitOfWork = Provide[Container.unit_of_work],
 ) -> None:
     """Create an admin, or promote an existing user to admin."""

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from src.events.base import Command, Notification
-from src.schemas.checkout import CheckoutOutcome
+from src.events.checkout_results import CheckoutOutcome
 
 
 @dataclass(frozen=True, kw_only=True)

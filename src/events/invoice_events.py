@@ -4,11 +4,11 @@ import uuid
 from dataclasses import dataclass
 
 from src.events.base import Command, Notification
-from src.schemas.invoice import InvoiceOut
+from src.events.invoice_results import InvoiceSnapshot
 
 
 @dataclass(frozen=True, kw_only=True)
-class InvoiceCancellationRequestedEvent(Command[InvoiceOut]):
+class InvoiceCancellationRequestedEvent(Command[InvoiceSnapshot]):
     """Command: the owner abandons a pending invoice and everything it would have granted."""
 
     name = "invoice.cancellation_requested"

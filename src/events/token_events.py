@@ -4,12 +4,12 @@ import uuid
 from dataclasses import dataclass
 
 from src.events.base import Command, Notification
-from src.schemas.usage import (
-    AdjustTokensResponse,
+from src.events.token_results import (
     AutoReloadAttempt,
-    AutoReloadOut,
+    AutoReloadSettings,
     ConsumeOutcome,
-    UsageRefundResponse,
+    TokenAdjustment,
+    UsageRefundOutcome,
 )
 
 
@@ -26,7 +26,7 @@ class TokensConsumeRequestedEvent(Command[ConsumeOutcome]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class UsageRefundRequestedEvent(Command[UsageRefundResponse]):
+class UsageRefundRequestedEvent(Command[UsageRefundOutcome]):
     name = "tokens.usage_refund_requested"
     user_id: uuid.UUID
     usage_id: uuid.UUID
@@ -34,7 +34,7 @@ class UsageRefundRequestedEvent(Command[UsageRefundResponse]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TokenAdjustmentRequestedEvent(Command[AdjustTokensResponse]):
+class TokenAdjustmentRequestedEvent(Command[TokenAdjustment]):
     name = "tokens.adjustment_requested"
     admin_id: uuid.UUID
     user_id: uuid.UUID
@@ -43,7 +43,7 @@ class TokenAdjustmentRequestedEvent(Command[AdjustTokensResponse]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoReloadConfigurationRequestedEvent(Command[AutoReloadOut]):
+class AutoReloadConfigurationRequestedEvent(Command[AutoReloadSettings]):
     name = "auto_reload.configuration_requested"
     user_id: uuid.UUID
     enabled: bool

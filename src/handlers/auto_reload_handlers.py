@@ -8,10 +8,10 @@ from src.clock import utc_now
 from src.errors import ApiError
 from src.events.base import EventResult, IEventHandler
 from src.events.token_events import AutoReloadPaymentFailedEvent, AutoReloadRequestedEvent
+from src.events.token_results import AutoReloadAttempt
 from src.models.auto_reload import AutoReloadSetting
 from src.models.invoice import InvoiceStatus, LineItemType
 from src.providers.base import LineForProvider, PaymentProviders, PaymentStart
-from src.schemas.usage import AutoReloadAttempt
 from src.services.auto_reload_service import AutoReloadService
 from src.services.invoice_service import InvoiceService, LineItemDraft
 from src.services.payment_service import PaymentService

@@ -10,13 +10,20 @@ from src.events.checkout_events import (
     InvoiceCreatedEvent,
     SubscriptionCreatedEvent,
 )
+from src.events.checkout_results import (
+    AddOnSubscriptionSnapshot,
+    CheckoutOutcome,
+    CheckoutResult,
+    PurchaseSnapshot,
+    SubscriptionSnapshot,
+    restored,
+    stored_form,
+)
+from src.events.invoice_results import InvoiceSnapshot
 from src.models.addon import AddOn
-from src.models.invoice import Invoice, LineItemType
+from src.models.invoice import LineItemType
 from src.models.plan import Plan
 from src.models.token_bundle import TokenBundle
-from src.schemas.billing import AddOnSubscriptionOut, SubscriptionOut, TokenBundlePurchaseOut
-from src.schemas.checkout import CHECKOUT_MESSAGE, CheckoutOutcome, CheckoutResponse
-from src.schemas.invoice import InvoiceOut
 from src.services.addon_service import AddOnService
 from src.services.idempotency_service import IdempotencyService, request_fingerprint
 from src.services.invoice_service import InvoiceService, LineItemDraft
@@ -69,8 +76,8 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
                 event.user_id, event.idempotency_key, self._fingerprint(event)
             )
             if claim.replay is not None:
-                replayed = CheckoutResponse.model_validate(claim.replay.body)
-                return EventResult(CheckoutOutcome(response=replayed, replayed=True))
+                replayed = restored(claim.replay.body)
+                return EventResult(CheckoutOutcome(result=replayed, replayed=True))
 
         order = self._validate(event)
         subscription = None
@@ -125,16 +132,14 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
             )
         invoice = self._invoices.create_invoice(event.user_id, drafts)
 
-        response = CheckoutResponse(
-            subscription=SubscriptionOut.of(subscription) if subscription else None,
-            invoice=InvoiceOut.model_validate(invoice),
-            token_bundles=[TokenBundlePurchaseOut.of(purchase) for purchase in purchases],
-            add_ons=[AddOnSubscriptionOut.of(item) for item in addon_subscriptions],
-            message=CHECKOUT_MESSAGE,
-            next_step=self._next_step(invoice),
+        result = CheckoutResult(
+            subscription=SubscriptionSnapshot.of(subscription) if subscription else None,
+            invoice=InvoiceSnapshot.of(invoice),
+            token_bundles=tuple(PurchaseSnapshot.of(purchase) for purchase in purchases),
+            add_ons=tuple(AddOnSubscriptionSnapshot.of(item) for item in addon_subscriptions),
         )
         if claim is not None:
-            self._idempotency.complete(claim, CREATED, response.model_dump(mode="json"))
+            self._idempotency.complete(claim, CREATED, stored_form(result))
         notifications: list[Notification] = []
         if subscription is not None:
             notifications.append(
@@ -154,7 +159,7 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
                 currency=invoice.currency,
             )
         )
-        return EventResult(CheckoutOutcome(response=response), tuple(notifications))
+        return EventResult(CheckoutOutcome(result=result), tuple(notifications))
 
     def _validate(self, event: CheckoutRequestedEvent) -> _Order:
         if event.plan_id is None and not event.token_bundle_ids and not event.add_on_ids:
@@ -180,11 +185,4 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
                 "token_bundle_ids": list(event.token_bundle_ids),
                 "add_on_ids": list(event.add_on_ids),
             },
-        )
-
-    @staticmethod
-    def _next_step(invoice: Invoice) -> str:
-        return (
-            f"Pay invoice {invoice.number} ({invoice.total_amount} {invoice.currency}) "
-            "to activate your purchase."
         )

@@ -6,8 +6,8 @@ from src.models.payment import PaymentStatus
 from src.providers.base import PaymentProviders
 from src.events.base import EventResult, IEventHandler
 from src.events.invoice_events import InvoiceCancellationRequestedEvent, InvoiceCancelledEvent
+from src.events.invoice_results import InvoiceSnapshot
 from src.models.invoice import LineItemType
-from src.schemas.invoice import InvoiceOut
 from src.services.addon_service import AddOnService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
@@ -15,7 +15,7 @@ from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import TokenBundleService
 
 
-class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, InvoiceOut]):
+class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, InvoiceSnapshot]):
     """Only a pending invoice can be cancelled; a paid one needs a refund instead.
 
     The invoice row is locked first (as capture does), so a cancel and a capture of the same
@@ -38,7 +38,7 @@ class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, Invo
         self._payments = payment_service
         self._providers = payment_providers
 
-    def handle(self, event: InvoiceCancellationRequestedEvent) -> EventResult[InvoiceOut]:
+    def handle(self, event: InvoiceCancellationRequestedEvent) -> EventResult[InvoiceSnapshot]:
         now = utc_now()
         invoice = self._invoices.cancel(event.invoice_id, event.user_id, now)
         for line in invoice.line_items:
@@ -59,4 +59,4 @@ class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, Invo
             self._providers.get(payment.provider).cancel_payment(existing(payment))
             self._payments.move(payment, PaymentStatus.CANCELLED, "invoice cancelled")
         cancelled = InvoiceCancelledEvent(invoice_id=invoice.id, user_id=invoice.user_id)
-        return EventResult(InvoiceOut.model_validate(invoice), (cancelled,))
+        return EventResult(InvoiceSnapshot.of(invoice), (cancelled,))

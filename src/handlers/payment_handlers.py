@@ -11,8 +11,8 @@ from src.events.payment_events import (
     PaymentRefundedEvent,
     RefundReportedEvent,
 )
+from src.events.payment_results import CaptureOutcome, WebhookOutcome
 from src.models.payment import PaymentStatus
-from src.schemas.payment import CaptureOutcome, WebhookAck
 from src.services.capture_service import CaptureRequest, CaptureService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService
@@ -75,7 +75,7 @@ class PaymentCapturedHandler(IEventHandler[PaymentCapturedEvent, CaptureOutcome]
         )
 
 
-class PaymentFailureHandler(IEventHandler[PaymentFailureReportedEvent, WebhookAck]):
+class PaymentFailureHandler(IEventHandler[PaymentFailureReportedEvent, WebhookOutcome]):
     """The attempt failed: the payment says so (with the provider's reason), the invoice stays
     payable. A failure that arrives after the payment completed never moves it backwards."""
 
@@ -85,12 +85,12 @@ class PaymentFailureHandler(IEventHandler[PaymentFailureReportedEvent, WebhookAc
         self._payments = payment_service
         self._events = webhook_event_service
 
-    def handle(self, event: PaymentFailureReportedEvent) -> EventResult[WebhookAck]:
+    def handle(self, event: PaymentFailureReportedEvent) -> EventResult[WebhookOutcome]:
         if not self._events.first_delivery(
             event.provider, event.provider_event_id, event.provider_event_type
         ):
             return EventResult(
-                WebhookAck(status="already_processed", event_id=event.provider_event_id)
+                WebhookOutcome(status="already_processed", event_id=event.provider_event_id)
             )
         payment = self._payments.find_for_provider_event(
             event.provider, event.payment_id, event.payment_intent_id, None
@@ -101,18 +101,18 @@ class PaymentFailureHandler(IEventHandler[PaymentFailureReportedEvent, WebhookAc
             logger.info(
                 "payment failure ignored (unknown or already settled): %s", event.provider_event_id
             )
-            return EventResult(WebhookAck(status="ignored", event_id=event.provider_event_id))
+            return EventResult(WebhookOutcome(status="ignored", event_id=event.provider_event_id))
         failed = PaymentFailedEvent(
             payment_id=payment.id,
             invoice_id=payment.invoice_id,
             user_id=payment.user_id,
             reason=event.failure_message,
         )
-        ack = WebhookAck(status="recorded", event_id=event.provider_event_id)
+        ack = WebhookOutcome(status="recorded", event_id=event.provider_event_id)
         return EventResult(ack, (failed,))
 
 
-class RefundReportedHandler(IEventHandler[RefundReportedEvent, WebhookAck]):
+class RefundReportedHandler(IEventHandler[RefundReportedEvent, WebhookOutcome]):
     """A refund seen at the provider is recorded once (by its refund id). Grants are reversed
     only by our own refund endpoint; a refund made elsewhere is logged for an admin."""
 
@@ -122,18 +122,18 @@ class RefundReportedHandler(IEventHandler[RefundReportedEvent, WebhookAck]):
         self._payments = payment_service
         self._events = webhook_event_service
 
-    def handle(self, event: RefundReportedEvent) -> EventResult[WebhookAck]:
+    def handle(self, event: RefundReportedEvent) -> EventResult[WebhookOutcome]:
         if not self._events.first_delivery(
             event.provider, event.provider_event_id, event.provider_event_type
         ):
             return EventResult(
-                WebhookAck(status="already_processed", event_id=event.provider_event_id)
+                WebhookOutcome(status="already_processed", event_id=event.provider_event_id)
             )
         payment = self._payments.find_for_provider_event(
             event.provider, None, event.payment_intent_id, event.charge_id
         )
         if payment is None:
-            return EventResult(WebhookAck(status="ignored", event_id=event.provider_event_id))
+            return EventResult(WebhookOutcome(status="ignored", event_id=event.provider_event_id))
         recorded = self._payments.observe_refunds(
             payment, event.refunds, event.refunded_total, event.provider_event_id
         )
@@ -153,5 +153,5 @@ class RefundReportedHandler(IEventHandler[RefundReportedEvent, WebhookAck]):
                 ),
             )
         return EventResult(
-            WebhookAck(status="recorded", event_id=event.provider_event_id), notifications
+            WebhookOutcome(status="recorded", event_id=event.provider_event_id), notifications
         )

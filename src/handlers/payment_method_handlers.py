@@ -2,13 +2,13 @@
 
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentMethodSetupRequestedEvent
+from src.events.payment_results import PaymentMethodSetupOutcome
 from src.providers.base import PaymentProviders
-from src.schemas.payment import PaymentMethodSetup
 from src.services.user_service import UserService
 
 
 class SetupPaymentMethodHandler(
-    IEventHandler[PaymentMethodSetupRequestedEvent, PaymentMethodSetup]
+    IEventHandler[PaymentMethodSetupRequestedEvent, PaymentMethodSetupOutcome]
 ):
     """The provider customer is created (once) and kept on the user in this transaction."""
 
@@ -16,7 +16,9 @@ class SetupPaymentMethodHandler(
         self._users = user_service
         self._providers = payment_providers
 
-    def handle(self, event: PaymentMethodSetupRequestedEvent) -> EventResult[PaymentMethodSetup]:
+    def handle(
+        self, event: PaymentMethodSetupRequestedEvent
+    ) -> EventResult[PaymentMethodSetupOutcome]:
         provider = self._providers.get(event.provider)
         user = self._users.get_locked(event.user_id)
         customer = provider.ensure_customer(
@@ -26,5 +28,7 @@ class SetupPaymentMethodHandler(
             self._users.remember_customer(user.id, provider.name, customer)
         secret = provider.start_saving_method(customer)
         return EventResult(
-            PaymentMethodSetup(provider=provider.name, client_secret=secret, customer_id=customer)
+            PaymentMethodSetupOutcome(
+                provider=provider.name, client_secret=secret, customer_id=customer
+            )
         )

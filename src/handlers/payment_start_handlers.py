@@ -6,6 +6,7 @@ from src.clock import utc_now
 from src.errors import InvalidState
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentStartRequestedEvent
+from src.events.payment_results import PaymentStartOutcome
 from src.models.payment import Payment, PaymentStatus
 from src.providers.base import (
     LineForProvider,
@@ -14,13 +15,12 @@ from src.providers.base import (
     PaymentStart,
     StartedPayment,
 )
-from src.schemas.payment import PaymentStarted
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
 from src.services.user_service import UserService
 
 
-class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStarted]):
+class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStartOutcome]):
     """Pay an invoice through a provider.
 
     The invoice row is locked for the whole command, provider call included: a double click
@@ -42,7 +42,7 @@ class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStart
         self._providers = payment_providers
         self._expiry = timedelta(minutes=expiry_minutes)
 
-    def handle(self, event: PaymentStartRequestedEvent) -> EventResult[PaymentStarted]:
+    def handle(self, event: PaymentStartRequestedEvent) -> EventResult[PaymentStartOutcome]:
         provider = self._providers.get(event.provider)
         invoice = self._invoices.get_payable_for_user(event.invoice_id, event.user_id)
 
@@ -96,8 +96,8 @@ class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStart
     @staticmethod
     def _answer(
         provider: PaymentProvider, payment: Payment, started: StartedPayment, reused: bool
-    ) -> PaymentStarted:
-        return PaymentStarted(
+    ) -> PaymentStartOutcome:
+        return PaymentStartOutcome(
             payment_id=payment.id,
             provider=provider.name,
             provider_payment_id=started.provider_payment_id,

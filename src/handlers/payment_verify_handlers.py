@@ -10,9 +10,9 @@ import uuid
 from src.errors import ProviderError
 from src.events.base import EventResult, IEventHandler, Notification
 from src.events.payment_events import PaymentVerificationRequestedEvent
+from src.events.payment_results import VerifyOutcome
 from src.models.payment import Payment, PaymentStatus
 from src.providers.base import PaymentProviders, RemotePayment, RemoteStatus
-from src.schemas.payment import VerifyOutcome
 from src.services.capture_service import CaptureRequest, CaptureService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService, existing

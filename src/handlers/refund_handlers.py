@@ -5,10 +5,10 @@ import uuid
 from src.clock import utc_now
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentRefundedEvent, RefundRequestedEvent
+from src.events.payment_results import RefundOutcome
 from src.models.invoice import InvoiceStatus
 from src.models.payment import PaymentStatus
 from src.providers.base import PaymentProviders
-from src.schemas.payment import RefundOutcome
 from src.services.grant_reversal_service import GrantReversalService, ReversalResult
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing

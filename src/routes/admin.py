@@ -45,7 +45,7 @@ MANUAL_PROVIDER = "manual"
 
 @bp.before_request
 @inject
-def require_admin(users: UserService = Provide[Container.user_service]) -> None:
+def require_admin(users: UserService = Provide[Container.users.user_service]) -> None:
     """401 without a valid token, 403 for a signed-in user who is not an admin."""
     verify_jwt_in_request()
     g.admin_id = users.require_admin(current_user_id()).id
@@ -68,7 +68,7 @@ class AdminInvoicePage(Page[AdminInvoiceOut]):
 )
 @inject
 def list_invoices(
-    query: AdminInvoiceQuery, invoices: InvoiceService = Provide[Container.invoice_service]
+    query: AdminInvoiceQuery, invoices: InvoiceService = Provide[Container.billing.invoice_service]
 ) -> ViewResult:
     """Invoices of every user, newest first, optionally of one status."""
     page = invoices.list_all(query.status, query.limit, decode_cursor(query.cursor))
@@ -103,7 +103,7 @@ def mark_paid(
             note=json.note,
         )
     ).data
-    return CaptureResponse.of(outcome)
+    return CaptureResponse.from_result(outcome)
 
 
 @bp.post("/payments/<uuid:payment_id>/refund")
@@ -134,17 +134,7 @@ def refund_payment(
             reason=json.reason,
         )
     ).data
-    return RefundResponse(
-        payment_id=outcome.payment_id,
-        refund_id=outcome.refund_id,
-        amount=outcome.amount,
-        currency=outcome.currency,
-        payment_status=outcome.payment_status,
-        refunded_amount=outcome.refunded_amount,
-        invoice_status=outcome.invoice_status,
-        tokens_reversed=outcome.tokens_reversed,
-        tokens_shortfall=outcome.tokens_shortfall,
-    )
+    return RefundResponse.from_result(outcome)
 
 
 @bp.post("/users/<uuid:user_id>/tokens/adjust")
@@ -162,11 +152,12 @@ def adjust_tokens(
 ) -> ViewResult:
     """A bonus (positive) or a correction (negative, never below zero), in the ledger with the
     admin's id and the reason."""
-    return dispatcher.emit(
+    adjustment = dispatcher.emit(
         TokenAdjustmentRequestedEvent(
             admin_id=g.admin_id, user_id=user_id, amount=json.amount, reason=json.reason
         )
     ).data
+    return AdjustTokensResponse.from_result(adjustment)
 
 
 @bp.get("/users/<uuid:user_id>/tokens/transactions")
@@ -180,8 +171,8 @@ def adjust_tokens(
 def user_transactions(
     user_id: uuid.UUID,
     query: PageQuery,
-    users: UserService = Provide[Container.user_service],
-    tokens: TokenService = Provide[Container.token_service],
+    users: UserService = Provide[Container.users.user_service],
+    tokens: TokenService = Provide[Container.tokens.token_service],
 ) -> ViewResult:
     users.get(user_id)
     page = tokens.list_transactions(user_id, query.limit, decode_sequence_cursor(query.cursor))
@@ -197,7 +188,7 @@ def user_transactions(
 )
 @inject
 def payment_detail(
-    payment_id: uuid.UUID, payments: PaymentService = Provide[Container.payment_service]
+    payment_id: uuid.UUID, payments: PaymentService = Provide[Container.payments.payment_service]
 ) -> ViewResult:
     """A payment with its status history and refunds: the audit trail of one attempt."""
     payment = payments.get(payment_id)

@@ -30,7 +30,7 @@ class AddOnList(ItemList[AddOnOut]):
 @bp.get("/plans")
 @spec.validate(resp=responses({"HTTP_200": PlanList}), tags=TAGS)
 @inject
-def list_plans(plans: PlanService = Provide[Container.plan_service]) -> ViewResult:
+def list_plans(plans: PlanService = Provide[Container.catalog.plan_service]) -> ViewResult:
     return PlanList(items=[PlanOut.model_validate(plan) for plan in plans.list_active()])
 
 
@@ -38,7 +38,7 @@ def list_plans(plans: PlanService = Provide[Container.plan_service]) -> ViewResu
 @spec.validate(resp=responses({"HTTP_200": TokenBundleList}), tags=TAGS)
 @inject
 def list_token_bundles(
-    bundles: TokenBundleService = Provide[Container.token_bundle_service],
+    bundles: TokenBundleService = Provide[Container.catalog.token_bundle_service],
 ) -> ViewResult:
     items = [TokenBundleOut.model_validate(bundle) for bundle in bundles.list_active()]
     return TokenBundleList(items=items)
@@ -48,6 +48,6 @@ def list_token_bundles(
 @spec.validate(resp=responses({"HTTP_200": AddOnList}), tags=TAGS)
 @inject
 def list_add_ons(
-    add_ons: AddOnService = Provide[Container.add_on_service],
+    add_ons: AddOnService = Provide[Container.catalog.add_on_service],
 ) -> ViewResult:
     return AddOnList(items=[AddOnOut.model_validate(add_on) for add_on in add_ons.list_active()])

@@ -23,7 +23,7 @@ def require_login() -> None:
 @spec.validate(resp=responses({"HTTP_200": EntitlementOut}, 401), tags=["tokens"], security=BEARER)
 @inject
 def entitlement(
-    entitlements: EntitlementService = Provide[Container.entitlement_service],
+    entitlements: EntitlementService = Provide[Container.tokens.entitlement_service],
 ) -> ViewResult:
     """``source``: subscription, trial, tokens, or null (the next use would be refused)."""
     current = entitlements.current(current_user_id())

@@ -69,7 +69,7 @@ def pay_invoice(
             mode=json.mode,
         )
     ).data
-    return started, 200 if started.reused else 201
+    return PaymentStarted.from_result(started), 200 if started.reused else 201
 
 
 @bp.post("/payments/verify")
@@ -88,12 +88,7 @@ def verify_payment(
     outcome = dispatcher.emit(
         PaymentVerificationRequestedEvent(user_id=current_user_id(), payment_id=json.payment_id)
     ).data
-    return VerifyPaymentResponse(
-        payment_id=outcome.payment_id,
-        payment_status=outcome.payment_status,
-        invoice_status=outcome.invoice_status,
-        captured=outcome.captured,
-    )
+    return VerifyPaymentResponse.from_result(outcome)
 
 
 @bp.get("/payments")
@@ -105,7 +100,7 @@ def verify_payment(
 )
 @inject
 def list_payments(
-    query: PaymentListQuery, payments: PaymentService = Provide[Container.payment_service]
+    query: PaymentListQuery, payments: PaymentService = Provide[Container.payments.payment_service]
 ) -> ViewResult:
     """Your payment attempts, newest first, optionally of one status."""
     page = payments.list_for_user(
@@ -121,8 +116,8 @@ def list_payments(
 @spec.validate(resp=responses({"HTTP_200": PaymentStatsOut}, 401), tags=TAGS, security=BEARER)
 @inject
 def payment_stats(
-    payments: PaymentService = Provide[Container.payment_service],
-    tokens: TokenService = Provide[Container.token_service],
+    payments: PaymentService = Provide[Container.payments.payment_service],
+    tokens: TokenService = Provide[Container.tokens.token_service],
 ) -> ViewResult:
     """Net spending (paid minus refunded) in the currency of your latest payment."""
     user_id = current_user_id()
@@ -156,4 +151,4 @@ def setup_payment_method(
     setup = dispatcher.emit(
         PaymentMethodSetupRequestedEvent(user_id=current_user_id(), provider=json.provider)
     ).data
-    return setup, 201
+    return PaymentMethodSetup.from_result(setup), 201

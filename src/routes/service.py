@@ -26,7 +26,7 @@ API_KEY: dict[str, list[str]] = {"apiKeyAuth": []}
 
 @bp.before_request
 @inject
-def require_api_key(keys: ApiKeyService = Provide[Container.api_key_service]) -> None:
+def require_api_key(keys: ApiKeyService = Provide[Container.users.api_key_service]) -> None:
     g.api_key_id = keys.authenticate(request.headers.get("X-API-Key")).id
 
 
@@ -41,7 +41,7 @@ def require_api_key(keys: ApiKeyService = Provide[Container.api_key_service]) ->
 def consume_for_user(
     user_id: uuid.UUID,
     json: ConsumeRequest,
-    users: UserService = Provide[Container.user_service],
+    users: UserService = Provide[Container.users.user_service],
     dispatcher: EventDispatcher = Provide[Container.dispatcher],
 ) -> ViewResult:
     """Charge one use for ``user_id``, exactly as the user's own consume does."""

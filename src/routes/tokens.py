@@ -9,7 +9,6 @@ from flask_jwt_extended import verify_jwt_in_request
 from src.container import Container
 from src.events.dispatcher import EventDispatcher
 from src.events.token_events import AutoReloadConfigurationRequestedEvent
-from src.handlers.token_handlers import auto_reload_out
 from src.routes.usage import consume, refund_usage
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_sequence_cursor, encode_sequence_cursor
@@ -39,7 +38,7 @@ def require_login() -> None:
 @bp.get("/balance")
 @spec.validate(resp=responses({"HTTP_200": TokenBalanceOut}, 401), tags=TAGS, security=BEARER)
 @inject
-def balance(tokens: TokenService = Provide[Container.token_service]) -> ViewResult:
+def balance(tokens: TokenService = Provide[Container.tokens.token_service]) -> ViewResult:
     view = tokens.get_balance(current_user_id())
     return TokenBalanceOut(
         balance=view.balance, total_purchased=view.total_purchased, total_spent=view.total_spent
@@ -55,7 +54,7 @@ def balance(tokens: TokenService = Provide[Container.token_service]) -> ViewResu
 )
 @inject
 def transactions(
-    query: PageQuery, tokens: TokenService = Provide[Container.token_service]
+    query: PageQuery, tokens: TokenService = Provide[Container.tokens.token_service]
 ) -> ViewResult:
     """The ledger, newest first: every credit and debit with the balance right after it."""
     page = tokens.list_transactions(
@@ -105,9 +104,9 @@ def refund_use(
 @spec.validate(resp=responses({"HTTP_200": AutoReloadOut}, 401, 404), tags=TAGS, security=BEARER)
 @inject
 def get_auto_reload(
-    reloads: AutoReloadService = Provide[Container.auto_reload_service],
+    reloads: AutoReloadService = Provide[Container.tokens.auto_reload_service],
 ) -> ViewResult:
-    return auto_reload_out(reloads.get(current_user_id()))
+    return AutoReloadOut.from_result(reloads.settings(current_user_id()))
 
 
 @bp.put("/auto-reload")
@@ -123,7 +122,7 @@ def put_auto_reload(
 ) -> ViewResult:
     """When a use leaves the balance under ``threshold``, buy ``bundle_id`` off-session with
     the saved card. Three failed reloads in a row switch it off (the reason is kept)."""
-    return dispatcher.emit(
+    settings = dispatcher.emit(
         AutoReloadConfigurationRequestedEvent(
             user_id=current_user_id(),
             enabled=json.enabled,
@@ -131,3 +130,4 @@ def put_auto_reload(
             bundle_id=json.bundle_id,
         )
     ).data
+    return AutoReloadOut.from_result(settings)

@@ -5,7 +5,12 @@ import uuid
 from src.events.dispatcher import EventDispatcher
 from src.events.token_events import TokensConsumeRequestedEvent, UsageRefundRequestedEvent
 from src.openapi import ViewResult
-from src.schemas.usage import ConsumeRequest, UsageRefundRequest
+from src.schemas.usage import (
+    ConsumeRequest,
+    ConsumeResponse,
+    UsageRefundRequest,
+    UsageRefundResponse,
+)
 
 REPLAYED = {"Idempotent-Replayed": "true"}
 
@@ -26,12 +31,13 @@ def consume(
             api_key_id=api_key_id,
         )
     ).data
-    return outcome.response, 201, REPLAYED if outcome.replayed else {}
+    return ConsumeResponse.from_result(outcome.usage), 201, REPLAYED if outcome.replayed else {}
 
 
 def refund_usage(
     dispatcher: EventDispatcher, user_id: uuid.UUID, usage_id: uuid.UUID, body: UsageRefundRequest
 ) -> ViewResult:
-    return dispatcher.emit(
+    outcome = dispatcher.emit(
         UsageRefundRequestedEvent(user_id=user_id, usage_id=usage_id, reason=body.reason)
     ).data
+    return UsageRefundResponse.from_result(outcome)

@@ -57,7 +57,7 @@ def checkout(
     )
     outcome = dispatcher.emit(event).data
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return outcome.response, 201, headers
+    return CheckoutResponse.from_result(outcome.result), 201, headers
 
 
 @bp.get("/invoices")
@@ -69,7 +69,7 @@ def checkout(
 )
 @inject
 def list_invoices(
-    query: PageQuery, invoices: InvoiceService = Provide[Container.invoice_service]
+    query: PageQuery, invoices: InvoiceService = Provide[Container.billing.invoice_service]
 ) -> ViewResult:
     """The caller's invoices, newest first; follow ``next_cursor`` for older ones."""
     page = invoices.list_for_user(current_user_id(), query.limit, decode_cursor(query.cursor))
@@ -85,7 +85,7 @@ def list_invoices(
 )
 @inject
 def get_invoice(
-    invoice_id: uuid.UUID, invoices: InvoiceService = Provide[Container.invoice_service]
+    invoice_id: uuid.UUID, invoices: InvoiceService = Provide[Container.billing.invoice_service]
 ) -> ViewResult:
     """One of the caller's invoices; another user's invoice is a 404, like a missing one."""
     return InvoiceOut.model_validate(invoices.get_for_user(invoice_id, current_user_id()))
@@ -102,4 +102,4 @@ def cancel_invoice(
     """Abandon a pending invoice: its subscription, purchases and add-ons are cancelled too,
     which frees the plan slot for another checkout. A paid invoice cannot be cancelled."""
     event = InvoiceCancellationRequestedEvent(user_id=current_user_id(), invoice_id=invoice_id)
-    return dispatcher.emit(event).data
+    return InvoiceOut.from_result(dispatcher.emit(event).data)

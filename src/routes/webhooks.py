@@ -34,7 +34,7 @@ SIGNATURE_HEADER = "X-Webhook-Signature"
 )
 @inject
 def payment_webhook(
-    verifier: SignedPayloadVerifier = Provide[Container.payment_webhook_verifier],
+    verifier: SignedPayloadVerifier = Provide[Container.payments.payment_webhook_verifier],
     dispatcher: EventDispatcher = Provide[Container.dispatcher],
 ) -> ViewResult:
     """Confirm a payment. Header ``X-Webhook-Signature: t=<unix>,v1=<hex>`` where the hex is
@@ -52,7 +52,7 @@ def payment_webhook(
             payload_digest=hashlib.sha256(raw).hexdigest(),
         )
     ).data
-    return CaptureResponse.of(outcome)
+    return CaptureResponse.from_result(outcome)
 
 
 @bp.post("/<provider_name>")
@@ -64,7 +64,7 @@ def payment_webhook(
 @inject
 def provider_webhook(
     provider_name: str,
-    providers: PaymentProviders = Provide[Container.payment_providers],
+    providers: PaymentProviders = Provide[Container.payments.payment_providers],
     dispatcher: EventDispatcher = Provide[Container.dispatcher],
 ) -> ViewResult:
     """A provider's own webhook (Stripe: ``/webhooks/stripe``, signed with Stripe-Signature).

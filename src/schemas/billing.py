@@ -3,10 +3,14 @@
 import uuid
 from datetime import datetime
 
-from src.models.addon import AddOnSubscription
+from src.events.checkout_results import (
+    AddOnSubscriptionSnapshot,
+    PurchaseSnapshot,
+    SubscriptionSnapshot,
+)
 from src.models.plan import BillingPeriod
 from src.models.subscription import Subscription, SubscriptionStatus
-from src.models.token_bundle import PurchaseStatus, TokenBundlePurchase
+from src.models.token_bundle import PurchaseStatus
 from src.schemas.common import ResponseModel
 
 
@@ -22,11 +26,16 @@ class SubscriptionOut(ResponseModel):
 
     @classmethod
     def of(cls, subscription: Subscription) -> "SubscriptionOut":
+        """A live row (entitlement) renders through its snapshot: one field mapping."""
+        return cls.from_result(SubscriptionSnapshot.of(subscription))
+
+    @classmethod
+    def from_result(cls, subscription: SubscriptionSnapshot) -> "SubscriptionOut":
         return cls(
             id=subscription.id,
             plan_id=subscription.plan_id,
-            plan_name=subscription.plan.name,
-            billing_period=subscription.plan.billing_period,
+            plan_name=subscription.plan_name,
+            billing_period=subscription.billing_period,
             status=subscription.status,
             starts_at=subscription.starts_at,
             expires_at=subscription.expires_at,
@@ -44,11 +53,11 @@ class TokenBundlePurchaseOut(ResponseModel):
     status: PurchaseStatus
 
     @classmethod
-    def of(cls, purchase: TokenBundlePurchase) -> "TokenBundlePurchaseOut":
+    def from_result(cls, purchase: PurchaseSnapshot) -> "TokenBundlePurchaseOut":
         return cls(
             id=purchase.id,
             bundle_id=purchase.bundle_id,
-            name=purchase.bundle.name,
+            name=purchase.name,
             token_amount=purchase.token_amount,
             quantity=purchase.quantity,
             total_tokens=purchase.total_tokens,
@@ -66,11 +75,11 @@ class AddOnSubscriptionOut(ResponseModel):
     expires_at: datetime | None
 
     @classmethod
-    def of(cls, addon_subscription: AddOnSubscription) -> "AddOnSubscriptionOut":
+    def from_result(cls, addon_subscription: AddOnSubscriptionSnapshot) -> "AddOnSubscriptionOut":
         return cls(
             id=addon_subscription.id,
-            add_on_id=addon_subscription.addon_id,
-            name=addon_subscription.add_on.name,
+            add_on_id=addon_subscription.add_on_id,
+            name=addon_subscription.name,
             subscription_id=addon_subscription.subscription_id,
             status=addon_subscription.status,
             starts_at=addon_subscription.starts_at,

@@ -1,10 +1,10 @@
 """The checkout request and its answer."""
 
 import uuid
-from dataclasses import dataclass
 
 from pydantic import Field
 
+from src.events.checkout_results import CheckoutResult
 from src.schemas.billing import AddOnSubscriptionOut, SubscriptionOut, TokenBundlePurchaseOut
 from src.schemas.common import RequestModel, ResponseModel
 from src.schemas.invoice import InvoiceOut
@@ -28,10 +28,23 @@ class CheckoutResponse(ResponseModel):
     message: str
     next_step: str
 
-
-@dataclass(frozen=True)
-class CheckoutOutcome:
-    """The response, and whether it was replayed for a repeated Idempotency-Key."""
-
-    response: CheckoutResponse
-    replayed: bool = False
+    @classmethod
+    def from_result(cls, result: CheckoutResult) -> "CheckoutResponse":
+        """The message and next step are wording for the client, so they are added here and
+        never stored: a replayed key gets them from the same place as the first answer."""
+        invoice = result.invoice
+        return cls(
+            subscription=(
+                SubscriptionOut.from_result(result.subscription) if result.subscription else None
+            ),
+            invoice=InvoiceOut.from_result(invoice),
+            token_bundles=[
+                TokenBundlePurchaseOut.from_result(item) for item in result.token_bundles
+            ],
+            add_ons=[AddOnSubscriptionOut.from_result(item) for item in result.add_ons],
+            message=CHECKOUT_MESSAGE,
+            next_step=(
+                f"Pay invoice {invoice.number} ({invoice.total_amount} {invoice.currency}) "
+                "to activate your purchase."
+            ),
+        )

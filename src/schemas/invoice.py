@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 
+from src.events.invoice_results import InvoiceSnapshot, LineItemSnapshot
 from src.models.invoice import InvoiceStatus, LineItemType
 from src.schemas.common import MoneyOut, ResponseModel
 
@@ -16,6 +17,18 @@ class LineItemOut(ResponseModel):
     unit_price: MoneyOut
     total_price: MoneyOut
 
+    @classmethod
+    def from_result(cls, line: LineItemSnapshot) -> "LineItemOut":
+        return cls(
+            id=line.id,
+            item_type=line.item_type,
+            item_id=line.item_id,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            total_price=line.total_price,
+        )
+
 
 class InvoiceOut(ResponseModel):
     id: uuid.UUID
@@ -26,6 +39,19 @@ class InvoiceOut(ResponseModel):
     created_at: datetime
     paid_at: datetime | None
     line_items: list[LineItemOut]
+
+    @classmethod
+    def from_result(cls, invoice: InvoiceSnapshot) -> "InvoiceOut":
+        return cls(
+            id=invoice.id,
+            number=invoice.number,
+            status=invoice.status,
+            currency=invoice.currency,
+            total_amount=invoice.total_amount,
+            created_at=invoice.created_at,
+            paid_at=invoice.paid_at,
+            line_items=[LineItemOut.from_result(line) for line in invoice.line_items],
+        )
 
 
 class AdminInvoiceOut(InvoiceOut):

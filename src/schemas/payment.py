@@ -1,28 +1,25 @@
 """Payment webhook payloads, capture answers and the provider payment flows' answers."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
+from src.events.payment_results import (
+    CaptureOutcome,
+    CaptureStatus,
+    PaymentMethodSetupOutcome,
+    PaymentStartOutcome,
+    RefundOutcome,
+    VerifyOutcome,
+    WebhookStatus,
+)
 from src.models.payment import Payment, PaymentStatus
 from src.providers.base import PaymentMode
 from src.schemas.common import MoneyIn, MoneyOut, Page, RequestModel, ResponseModel
 
-CaptureStatus = Literal["success", "already_paid", "already_processed"]
-WebhookStatus = Literal["success", "already_paid", "already_processed", "recorded", "ignored"]
 # Provider names the generic webhook may not claim: they have paths of their own.
 RESERVED_PROVIDERS = frozenset({"manual", "stripe"})
-
-
-@dataclass(frozen=True)
-class CaptureOutcome:
-    status: CaptureStatus
-    invoice_id: uuid.UUID
-    items_activated: int
 
 
 class CaptureResponse(ResponseModel):
@@ -31,7 +28,7 @@ class CaptureResponse(ResponseModel):
     items_activated: int
 
     @classmethod
-    def of(cls, outcome: CaptureOutcome) -> "CaptureResponse":
+    def from_result(cls, outcome: CaptureOutcome) -> "CaptureResponse":
         return cls(
             status=outcome.status,
             invoice_id=outcome.invoice_id,
@@ -86,6 +83,18 @@ class PaymentStarted(ResponseModel):
     checkout_url: str | None = None
     status: PaymentStatus
     reused: bool = False
+
+    @classmethod
+    def from_result(cls, outcome: PaymentStartOutcome) -> "PaymentStarted":
+        return cls(
+            payment_id=outcome.payment_id,
+            provider=outcome.provider,
+            provider_payment_id=outcome.provider_payment_id,
+            client_secret=outcome.client_secret,
+            checkout_url=outcome.checkout_url,
+            status=outcome.status,
+            reused=outcome.reused,
+        )
 
 
 class PaymentOut(ResponseModel):
@@ -166,6 +175,15 @@ class VerifyPaymentResponse(ResponseModel):
     invoice_status: str
     captured: bool
 
+    @classmethod
+    def from_result(cls, outcome: VerifyOutcome) -> "VerifyPaymentResponse":
+        return cls(
+            payment_id=outcome.payment_id,
+            payment_status=outcome.payment_status,
+            invoice_status=outcome.invoice_status,
+            captured=outcome.captured,
+        )
+
 
 class CurrencyAmount(ResponseModel):
     currency: str
@@ -198,6 +216,20 @@ class RefundResponse(ResponseModel):
     tokens_reversed: int
     tokens_shortfall: int
 
+    @classmethod
+    def from_result(cls, outcome: RefundOutcome) -> "RefundResponse":
+        return cls(
+            payment_id=outcome.payment_id,
+            refund_id=outcome.refund_id,
+            amount=outcome.amount,
+            currency=outcome.currency,
+            payment_status=outcome.payment_status,
+            refunded_amount=outcome.refunded_amount,
+            invoice_status=outcome.invoice_status,
+            tokens_reversed=outcome.tokens_reversed,
+            tokens_shortfall=outcome.tokens_shortfall,
+        )
+
 
 class PaymentMethodSetupRequest(RequestModel):
     provider: str = Field(default="stripe", pattern=r"^[a-z0-9_-]{1,32}$")
@@ -210,23 +242,10 @@ class PaymentMethodSetup(ResponseModel):
     client_secret: str
     customer_id: str | None
 
-
-@dataclass(frozen=True)
-class VerifyOutcome:
-    payment_id: uuid.UUID
-    payment_status: PaymentStatus
-    invoice_status: str
-    captured: bool
-
-
-@dataclass(frozen=True)
-class RefundOutcome:
-    payment_id: uuid.UUID
-    refund_id: uuid.UUID
-    amount: Decimal
-    currency: str
-    payment_status: PaymentStatus
-    refunded_amount: Decimal
-    invoice_status: str
-    tokens_reversed: int
-    tokens_shortfall: int
+    @classmethod
+    def from_result(cls, outcome: PaymentMethodSetupOutcome) -> "PaymentMethodSetup":
+        return cls(
+            provider=outcome.provider,
+            client_secret=outcome.client_secret,
+            customer_id=outcome.customer_id,
+        )

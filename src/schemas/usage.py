@@ -1,10 +1,15 @@
 """Spending tokens, refunding a use, entitlement and auto-reload payloads."""
 
 import uuid
-from dataclasses import dataclass
 
 from pydantic import Field
 
+from src.events.token_results import (
+    AutoReloadSettings,
+    TokenAdjustment,
+    UsageCharge,
+    UsageRefundOutcome,
+)
 from src.models.token_usage import UsageSource, UsageStatus
 from src.schemas.billing import SubscriptionOut
 from src.schemas.common import RequestModel, ResponseModel
@@ -24,6 +29,15 @@ class ConsumeResponse(ResponseModel):
     source: UsageSource
     charged_tokens: int
 
+    @classmethod
+    def from_result(cls, charge: UsageCharge) -> "ConsumeResponse":
+        return cls(
+            usage_id=charge.usage_id,
+            balance=charge.balance,
+            source=charge.source,
+            charged_tokens=charge.charged_tokens,
+        )
+
 
 class UsageRefundRequest(RequestModel):
     reason: str | None = Field(default=None, max_length=500)
@@ -34,6 +48,15 @@ class UsageRefundResponse(ResponseModel):
     status: UsageStatus
     balance: int
     trial_remaining: int
+
+    @classmethod
+    def from_result(cls, outcome: UsageRefundOutcome) -> "UsageRefundResponse":
+        return cls(
+            usage_id=outcome.usage_id,
+            status=outcome.status,
+            balance=outcome.balance,
+            trial_remaining=outcome.trial_remaining,
+        )
 
 
 class EntitlementOut(ResponseModel):
@@ -56,6 +79,16 @@ class AutoReloadOut(ResponseModel):
     failure_count: int
     disabled_reason: str | None
 
+    @classmethod
+    def from_result(cls, settings: AutoReloadSettings) -> "AutoReloadOut":
+        return cls(
+            enabled=settings.enabled,
+            threshold=settings.threshold,
+            bundle_id=settings.bundle_id,
+            failure_count=settings.failure_count,
+            disabled_reason=settings.disabled_reason,
+        )
+
 
 class AdjustTokensRequest(RequestModel):
     amount: int = Field(description="Positive: a bonus. Negative: a correction.")
@@ -69,15 +102,12 @@ class AdjustTokensResponse(ResponseModel):
     amount: int
     balance: int
 
-
-@dataclass(frozen=True)
-class ConsumeOutcome:
-    response: ConsumeResponse
-    replayed: bool
-
-
-@dataclass(frozen=True)
-class AutoReloadAttempt:
-    status: str  # started | skipped | failed
-    reason: str | None = None
-    invoice_id: uuid.UUID | None = None
+    @classmethod
+    def from_result(cls, adjustment: TokenAdjustment) -> "AdjustTokensResponse":
+        return cls(
+            user_id=adjustment.user_id,
+            transaction_id=adjustment.transaction_id,
+            type=adjustment.transaction_type.value,
+            amount=adjustment.amount,
+            balance=adjustment.balance,
+        )

@@ -3,6 +3,8 @@
 import uuid
 from datetime import datetime
 
+from src.errors import NotFound
+from src.events.token_results import AutoReloadSettings
 from src.models.auto_reload import MAX_CONSECUTIVE_FAILURES, AutoReloadSetting
 from src.services.ports import AutoReloadRepositoryPort
 from src.services.token_bundle_service import TokenBundleService
@@ -15,8 +17,12 @@ class AutoReloadService:
         self._reloads = reloads
         self._bundles = token_bundle_service
 
-    def get(self, user_id: uuid.UUID) -> AutoReloadSetting | None:
-        return self._reloads.get(user_id)
+    def settings(self, user_id: uuid.UUID) -> AutoReloadSettings:
+        """404 until the user has configured auto-reload once (off is still configured)."""
+        setting = self._reloads.get(user_id)
+        if setting is None:
+            raise NotFound("auto_reload", "Auto-reload is not configured.")
+        return AutoReloadSettings.of(setting)
 
     def lock(self, user_id: uuid.UUID) -> AutoReloadSetting | None:
         return self._reloads.get(user_id, for_update=True)

@@ -18,10 +18,10 @@ from src.events.payment_events import (
     SubscriptionActivatedEvent,
     TokensCreditedEvent,
 )
+from src.events.payment_results import CaptureOutcome
 from src.models.invoice import Invoice, InvoiceLineItem, LineItemType
 from src.models.token_ledger import TokenTransactionType
 from src.money import format_amount
-from src.schemas.payment import CaptureOutcome
 from src.services.addon_service import AddOnService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService

@@ -301,8 +301,8 @@ def test_a_failure_after_the_writes_rolls_back_the_whole_checkout(
     client: FlaskClient,
 ) -> None:
     received = record_notifications(app)
-    app.container.invoice_service.override(
-        providers.Factory(FailingInvoiceService, invoices=app.container.invoice_repository)
+    app.container.billing.invoice_service.override(
+        providers.Factory(FailingInvoiceService, invoices=app.container.billing.invoice_repository)
     )
     response = client.post(
         CHECKOUT,

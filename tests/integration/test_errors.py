@@ -50,8 +50,8 @@ class ExplodingPlanService(PlanService):
 def test_an_unexpected_error_is_a_bare_500_with_a_request_id(
     app: BillingApp, client: FlaskClient
 ) -> None:
-    app.container.plan_service.override(
-        providers.Factory(ExplodingPlanService, plans=app.container.plan_repository)
+    app.container.catalog.plan_service.override(
+        providers.Factory(ExplodingPlanService, plans=app.container.catalog.plan_repository)
     )
     response = client.get("/api/v1/plans", headers={"X-Request-ID": "req-123"})
 

@@ -76,11 +76,11 @@ def test_a_failing_activation_rolls_back_the_whole_capture(
     checkout = api.checkout(
         user, plan_id=demo_catalog["pro-monthly"], token_bundle_ids=(demo_catalog["tokens-50"],)
     )
-    app.container.token_service.override(
-        providers.Factory(FailingTokenService, tokens=app.container.token_repository)
+    app.container.tokens.token_service.override(
+        providers.Factory(FailingTokenService, tokens=app.container.tokens.token_repository)
     )
     response = post_webhook(client, capture_payload(checkout["invoice"], "PAY-FAULT"))
-    app.container.token_service.reset_override()
+    app.container.tokens.token_service.reset_override()
 
     assert response.status_code == 500
     assert "ledger disk full" not in response.get_data(as_text=True)

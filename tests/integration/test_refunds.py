@@ -54,7 +54,7 @@ def refund(client: FlaskClient, who: RegisteredUser, payment_id: str, **body: An
 def spend(app: BillingApp, user: RegisteredUser, tokens: int) -> None:
     """Set-up: the user spends tokens (the pay-per-use feature has its own tests)."""
     with app.app_context():
-        app.container.token_service().debit_tokens(
+        app.container.tokens.token_service().debit_tokens(
             user.id,
             tokens,
             kind=TokenTransactionType.USAGE,

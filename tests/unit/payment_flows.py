@@ -6,11 +6,11 @@ from decimal import Decimal
 
 from src.events.base import EventResult
 from src.events.payment_events import PaymentStartRequestedEvent, RefundRequestedEvent
+from src.events.payment_results import PaymentStartOutcome, RefundOutcome
 from src.models.invoice import Invoice
 from src.models.payment import Payment, PaymentStatus
 from src.models.token_ledger import TokenTransactionType
 from src.providers.base import PaymentMode
-from src.schemas.payment import PaymentStarted, RefundOutcome
 from tests.unit.builders import PAYER, Billing, paying
 
 ADMIN = uuid.UUID("00000000-0000-4000-8000-0000000000e1")
@@ -22,7 +22,7 @@ def start(
     mode: PaymentMode = PaymentMode.PAYMENT_INTENT,
     provider: str = "stripe",
     user_id: uuid.UUID = PAYER,
-) -> PaymentStarted:
+) -> PaymentStartOutcome:
     """The owner's "pay this invoice" through StartPaymentHandler (the account is created
     first if it does not exist yet)."""
     if user_id not in billing.users.rows:

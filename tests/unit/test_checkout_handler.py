@@ -9,9 +9,10 @@ import pytest
 from src.errors import ApiError, Conflict, NotFound, ValidationFailed
 from src.events.base import EventResult
 from src.events.checkout_events import InvoiceCreatedEvent, SubscriptionCreatedEvent
+from src.events.checkout_results import CheckoutOutcome
 from src.models.invoice import LineItemType
 from src.models.subscription import SubscriptionStatus
-from src.schemas.checkout import CheckoutOutcome
+from src.schemas.checkout import CHECKOUT_MESSAGE, CheckoutResponse
 from tests.unit.builders import Billing
 
 USER = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -105,10 +106,10 @@ def test_add_on_under_a_pending_subscription_is_refused(billing: Billing) -> Non
 def test_add_on_alone_attaches_to_the_active_subscription(billing: Billing) -> None:
     active = billing.subscription(USER, SubscriptionStatus.ACTIVE)
 
-    response = checkout(billing, add_on_ids=(billing.add_on().id,)).data.response
+    created = checkout(billing, add_on_ids=(billing.add_on().id,)).data.result
 
-    assert response.subscription is None
-    assert [item.subscription_id for item in response.add_ons] == [active.id]
+    assert created.subscription is None
+    assert [item.subscription_id for item in created.add_ons] == [active.id]
 
 
 def test_second_open_add_on_is_add_on_exists(billing: Billing) -> None:
@@ -137,21 +138,21 @@ def test_plan_with_an_open_subscription_is_subscription_exists(
 def test_plan_after_a_cancelled_subscription_is_allowed(billing: Billing) -> None:
     billing.subscription(USER, SubscriptionStatus.CANCELLED)
 
-    response = checkout(billing, plan_id=billing.plan().id).data.response
+    created = checkout(billing, plan_id=billing.plan().id).data.result
 
-    assert response.subscription is not None
-    assert response.subscription.status is SubscriptionStatus.PENDING
+    assert created.subscription is not None
+    assert created.subscription.status is SubscriptionStatus.PENDING
 
 
 def test_repeated_bundle_ids_become_one_purchase_with_quantity(billing: Billing) -> None:
     bundle = billing.bundle(tokens=100, price="89.00")
 
-    response = checkout(billing, token_bundle_ids=(bundle.id, bundle.id, bundle.id)).data.response
+    created = checkout(billing, token_bundle_ids=(bundle.id, bundle.id, bundle.id)).data.result
 
     assert len(billing.purchases.rows) == 1
-    [purchase] = response.token_bundles
+    [purchase] = created.token_bundles
     assert (purchase.quantity, purchase.token_amount, purchase.total_tokens) == (3, 100, 300)
-    [line] = response.invoice.line_items
+    [line] = created.invoice.line_items
     assert (line.quantity, line.unit_price, line.total_price) == (
         3,
         Decimal("89.00"),
@@ -171,7 +172,7 @@ def test_invoice_lines_are_ordered_and_totalled(billing: Billing) -> None:
         add_on_ids=(support.id, analytics.id),
     )
 
-    invoice = result.data.response.invoice
+    invoice = result.data.result.invoice
     assert [(line.item_type, line.description) for line in invoice.line_items] == [
         (LineItemType.SUBSCRIPTION, "Pro (monthly)"),
         (LineItemType.TOKEN_BUNDLE, "500 Tokens (500 tokens)"),
@@ -184,25 +185,27 @@ def test_invoice_lines_are_ordered_and_totalled(billing: Billing) -> None:
     assert invoice.number == "INV-000001"
     stored = billing.invoices.rows[invoice.id]
     assert stored.total_amount == invoice.total_amount
-    assert result.data.response.next_step == (
+    rendered = CheckoutResponse.from_result(result.data.result)
+    assert rendered.next_step == (
         f"Pay invoice INV-000001 ({invoice.total_amount} USD) to activate your purchase."
     )
+    assert rendered.message == CHECKOUT_MESSAGE
 
 
 def test_line_items_point_at_what_they_created(billing: Billing) -> None:
     plan, bundle, add_on = billing.plan(), billing.bundle(), billing.add_on()
 
-    response = checkout(
+    created = checkout(
         billing, plan_id=plan.id, token_bundle_ids=(bundle.id,), add_on_ids=(add_on.id,)
-    ).data.response
+    ).data.result
 
-    assert response.subscription is not None
-    assert [line.item_id for line in response.invoice.line_items] == [
-        response.subscription.id,
-        response.token_bundles[0].id,
-        response.add_ons[0].id,
+    assert created.subscription is not None
+    assert [line.item_id for line in created.invoice.line_items] == [
+        created.subscription.id,
+        created.token_bundles[0].id,
+        created.add_ons[0].id,
     ]
-    assert response.add_ons[0].subscription_id == response.subscription.id
+    assert created.add_ons[0].subscription_id == created.subscription.id
 
 
 def test_plan_checkout_notifies_subscription_then_invoice(billing: Billing) -> None:
@@ -211,18 +214,18 @@ def test_plan_checkout_notifies_subscription_then_invoice(billing: Billing) -> N
     result = checkout(billing, plan_id=plan.id)
 
     created, invoiced = result.notifications
-    response = result.data.response
+    checked_out = result.data.result
     assert isinstance(created, SubscriptionCreatedEvent)
-    assert response.subscription is not None
+    assert checked_out.subscription is not None
     assert (created.subscription_id, created.user_id, created.plan_id, created.status) == (
-        response.subscription.id,
+        checked_out.subscription.id,
         USER,
         plan.id,
         "pending",
     )
     assert isinstance(invoiced, InvoiceCreatedEvent)
     assert (invoiced.invoice_id, invoiced.number, invoiced.total_amount, invoiced.currency) == (
-        response.invoice.id,
+        checked_out.invoice.id,
         "INV-000001",
         Decimal("49.00"),
         "USD",
@@ -233,4 +236,4 @@ def test_bundle_only_checkout_notifies_only_the_invoice(billing: Billing) -> Non
     result = checkout(billing, token_bundle_ids=(billing.bundle().id,))
 
     assert [type(item) for item in result.notifications] == [InvoiceCreatedEvent]
-    assert result.data.response.subscription is None
+    assert result.data.result.subscription is None

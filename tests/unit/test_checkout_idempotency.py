@@ -5,6 +5,8 @@ import uuid
 import pytest
 
 from src.errors import Unprocessable
+from src.events.checkout_results import restored
+from src.schemas.checkout import CheckoutResponse
 from tests.unit.builders import Billing
 
 USER = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -20,13 +22,32 @@ def test_same_key_and_request_replays_without_writing(billing: Billing) -> None:
 
     assert first.data.replayed is False
     assert again.data.replayed is True
-    assert again.data.response == first.data.response
+    assert again.data.result == first.data.result
     assert again.notifications == ()
     assert billing.row_counts() == counts
     assert billing.invoices.sequence == 1
     stored = billing.keys.rows[(USER, "k-1")]
     assert stored.response_status == 201
-    assert stored.response_body == first.data.response.model_dump(mode="json")
+    assert stored.response_body is not None
+    first_json = CheckoutResponse.from_result(first.data.result).model_dump(mode="json")
+    assert (
+        CheckoutResponse.from_result(restored(stored.response_body)).model_dump(mode="json")
+        == first_json
+    )
+
+
+def test_a_key_stored_as_the_rendered_response_still_replays_it(billing: Billing) -> None:
+    """Keys written before results were stored hold the response JSON itself."""
+    plan, bundle = billing.plan(), billing.bundle()
+    request = {"plan_id": plan.id, "token_bundle_ids": (bundle.id,), "idempotency_key": "k-1"}
+    first = billing.checkout(USER, **request)
+    first_json = CheckoutResponse.from_result(first.data.result).model_dump(mode="json")
+    billing.keys.rows[(USER, "k-1")].response_body = first_json
+
+    again = billing.checkout(USER, **request)
+
+    assert again.data.replayed is True
+    assert CheckoutResponse.from_result(again.data.result).model_dump(mode="json") == first_json
 
 
 def test_same_key_with_another_request_is_idempotency_key_reused(billing: Billing) -> None:
@@ -49,5 +70,5 @@ def test_other_key_does_the_work_again(billing: Billing) -> None:
     second = billing.checkout(USER, token_bundle_ids=(bundle.id,), idempotency_key="k-2")
 
     assert second.data.replayed is False
-    assert second.data.response.invoice.number == "INV-000002"
+    assert second.data.result.invoice.number == "INV-000002"
     assert len(billing.invoices.rows) == 2

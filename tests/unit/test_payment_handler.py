@@ -16,12 +16,12 @@ from src.events.payment_events import (
     SubscriptionActivatedEvent,
     TokensCreditedEvent,
 )
+from src.events.payment_results import CaptureOutcome
 from src.models.invoice import Invoice, InvoiceStatus
 from src.models.payment import PaymentStatus
 from src.models.subscription import SubscriptionStatus
 from src.models.token_bundle import PurchaseStatus
 from src.models.token_ledger import TokenTransactionType
-from src.schemas.payment import CaptureOutcome
 from tests.unit.builders import PAYER, Billing, paying
 
 ADMIN = uuid.UUID("00000000-0000-4000-8000-0000000000c2")

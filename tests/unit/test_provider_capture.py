@@ -3,10 +3,10 @@ completed, and a provider event is processed once."""
 
 from decimal import Decimal
 
+from src.events.payment_results import CaptureOutcome
 from src.models.invoice import Invoice, InvoiceStatus
 from src.models.payment import PaymentStatus
 from src.providers.base import PaymentMode
-from src.schemas.payment import CaptureOutcome
 from tests.unit.builders import PAYER, Billing, paying
 from tests.unit.payment_flows import started_payment
 

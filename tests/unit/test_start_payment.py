@@ -8,10 +8,10 @@ import pytest
 
 from src.clock import utc_now
 from src.errors import InvalidState, NotFound
+from src.events.payment_results import PaymentStartOutcome
 from src.models.invoice import Invoice, InvoiceStatus
 from src.models.payment import PaymentStatus
 from src.providers.base import LineForProvider, PaymentMode
-from src.schemas.payment import PaymentStarted
 from src.services.payment_service import existing
 from tests.unit.builders import EXPIRY_MINUTES, PAYER, Billing
 from tests.unit.payment_flows import start, started_payment
@@ -27,11 +27,12 @@ def test_start_creates_a_pending_payment_with_history_and_provider_ids(
     started = start(billing, invoice)
 
     [payment] = billing.payments.rows.values()
-    assert started == PaymentStarted(
+    assert started == PaymentStartOutcome(
         payment_id=payment.id,
         provider="stripe",
         provider_payment_id="pi_1",
         client_secret="pi_1_secret",
+        checkout_url=None,
         status=PaymentStatus.PENDING,
         reused=False,
     )

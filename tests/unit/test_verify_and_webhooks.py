@@ -15,6 +15,7 @@ from src.events.payment_events import (
     PaymentVerificationRequestedEvent,
     RefundReportedEvent,
 )
+from src.events.payment_results import VerifyOutcome
 from src.handlers.provider_webhooks import command_for
 from src.models.invoice import Invoice, InvoiceStatus
 from src.models.payment import Payment, PaymentStatus
@@ -26,7 +27,6 @@ from src.providers.base import (
     RemotePayment,
     RemoteStatus,
 )
-from src.schemas.payment import VerifyOutcome
 from tests.unit.builders import PAYER, Billing
 from tests.unit.payment_flows import captured_payment, started_payment
 

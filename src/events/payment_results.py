@@ -1,0 +1,71 @@
+"""What the payment commands answer (routes render these; the domain never sees HTTP)."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from src.models.payment import PaymentStatus
+
+CaptureStatus = Literal["success", "already_paid", "already_processed"]
+WebhookStatus = Literal["success", "already_paid", "already_processed", "recorded", "ignored"]
+
+
+@dataclass(frozen=True)
+class CaptureOutcome:
+    status: CaptureStatus
+    invoice_id: uuid.UUID
+    items_activated: int
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """How a provider's report was taken; any of these is acknowledged to the provider."""
+
+    status: WebhookStatus
+    event_id: str
+
+
+@dataclass(frozen=True)
+class PaymentStartOutcome:
+    """``reused``: the open payment was handed back instead of a new one (a double click)."""
+
+    payment_id: uuid.UUID
+    provider: str
+    provider_payment_id: str | None
+    client_secret: str | None
+    checkout_url: str | None
+    status: PaymentStatus
+    reused: bool
+
+
+@dataclass(frozen=True)
+class PaymentMethodSetupOutcome:
+    provider: str
+    client_secret: str
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """``captured``: this check, not an earlier webhook, settled the invoice."""
+
+    payment_id: uuid.UUID
+    payment_status: PaymentStatus
+    invoice_status: str
+    captured: bool
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """Both amounts are in ``currency``; ``refunded_amount`` is the payment's running total."""
+
+    payment_id: uuid.UUID
+    refund_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    payment_status: PaymentStatus
+    refunded_amount: Decimal
+    invoice_status: str
+    tokens_reversed: int
+    tokens_shortfall: int
