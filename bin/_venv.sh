@@ -2,7 +2,8 @@
 # Usage: source bin/_venv.sh [runtime|dev]
 set -euo pipefail
 
-requirements="requirements.txt"
+# runtime: what bin/run needs (the service and the embedded PostgreSQL); dev: plus the tooling.
+requirements="requirements-local.txt"
 [ "${1:-runtime}" = "dev" ] && requirements="requirements-dev.txt"
 
 PYTHON="${PYTHON:-python3}"
@@ -14,7 +15,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv ..."
   "$PYTHON" -m venv .venv
 fi
-wanted="$(cat requirements.txt "$requirements" | sha256sum | cut -d' ' -f1)-$requirements"
+wanted="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)-$requirements"
 stamp=".venv/.installed-$(basename "$requirements" .txt)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "Installing $requirements into .venv ..."

@@ -5,6 +5,7 @@ from flask import current_app
 from sqlalchemy.types import TypeDecorator
 
 from alembic import context
+from src.jobs.engine import is_model_object
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -68,7 +69,11 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True, render_item=render_item
+        url=url,
+        target_metadata=get_metadata(),
+        literal_binds=True,
+        render_item=render_item,
+        include_name=is_model_object,
     )
 
     with context.begin_transaction():
@@ -104,6 +109,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_name=is_model_object,
             **conf_args,
         )
 

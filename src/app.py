@@ -10,7 +10,6 @@ from flask import Flask
 from src.cli import register_cli
 from src.config import Settings
 from src.container import Container
-from src.database import configure_engine
 from src.errors import register_error_handlers
 from src.extensions import db, jwt, migrate
 from src.json_provider import DecimalJSONProvider
@@ -34,19 +33,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> BillingApp:
     Nothing is migrated here: ``flask db upgrade`` is an explicit step (bin/run does it).
     """
     settings = Settings(**dict(config or {}))
-    app = BillingApp(__name__)
+    instance_path = str(Path(settings.INSTANCE_PATH).resolve()) if settings.INSTANCE_PATH else None
+    app = BillingApp(__name__, instance_path=instance_path)
     app.json = DecimalJSONProvider(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(settings.flask_config(app.instance_path))
     _configure_logging(settings.LOG_LEVEL)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY)
     jwt.init_app(app)
-    with app.app_context():
-        configure_engine(db.engine)
 
-    app.container = Container(settings=settings)
+    app.container = Container(settings=settings, database_url=app.config["SQLALCHEMY_DATABASE_URI"])
 
     register_request_id(app)
     register_error_handlers(app)

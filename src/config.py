@@ -10,12 +10,17 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from src import embedded_postgres
 
 logger = logging.getLogger(__name__)
 
 AppEnv = Literal["development", "testing", "production"]
+
+# Where bin/run keeps the embedded server's data, inside the instance folder.
+EMBEDDED_DATA_DIRECTORY = "pgdata"
 
 
 class Settings(BaseSettings):
@@ -25,6 +30,8 @@ class Settings(BaseSettings):
 
     APP_ENV: AppEnv = "production"
     DATABASE_URL: str | None = None
+    # The instance folder (local secrets, the embedded PostgreSQL's data); default ./instance.
+    INSTANCE_PATH: str | None = None
     SECRET_KEY: SecretStr | None = None
     JWT_SECRET_KEY: SecretStr | None = None
     JWT_ACCESS_TOKEN_MINUTES: int = Field(default=60, ge=1)
@@ -46,19 +53,58 @@ class Settings(BaseSettings):
     PASSWORD_HASH_PARALLELISM: int = Field(default=4, ge=1)
     DB_POOL_SIZE: int = Field(default=10, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=20, ge=0)
+    # How long a request waits for a pooled connection before it answers 503. It must stay
+    # below the HTTP worker's timeout (GUNICORN_TIMEOUT), so a saturated pool is a clear 503
+    # and never a killed worker.
+    DB_POOL_TIMEOUT_SECONDS: int = Field(default=10, ge=1)
+    # Server-side limits on every connection (PostgreSQL settings, in milliseconds): a slow
+    # statement, a lock wait and a transaction left open are cut short instead of piling up.
+    DB_STATEMENT_TIMEOUT_MS: int = Field(default=5000, ge=0)
+    DB_LOCK_TIMEOUT_MS: int = Field(default=3000, ge=0)
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = Field(default=30000, ge=0)
+    # The HTTP worker's timeout (gunicorn --timeout); every other limit is checked against it.
+    GUNICORN_TIMEOUT: int = Field(default=30, ge=5)
+    # Stripe: per-request network timeout and the SDK's own retries (with backoff). Together
+    # they stay well below GUNICORN_TIMEOUT (checked at start).
+    STRIPE_TIMEOUT_SECONDS: int = Field(default=5, ge=1)
+    STRIPE_MAX_NETWORK_RETRIES: int = Field(default=1, ge=0, le=5)
+    # Job engine (procrastinate): attempts of a failing job before it is marked failed.
+    JOB_MAX_ATTEMPTS: int = Field(default=5, ge=1)
+    # Retention (the daily job): idempotency keys and processed webhook events older than this.
+    IDEMPOTENCY_KEY_RETENTION_HOURS: int = Field(default=24, ge=1)
+    WEBHOOK_EVENT_RETENTION_DAYS: int = Field(default=30, ge=1)
     LOG_LEVEL: str = "INFO"
 
+    def database_url(self, instance_path: str) -> str:
+        """``DATABASE_URL``, or the embedded PostgreSQL that bin/run started in instance/."""
+        if self.DATABASE_URL:
+            return self.DATABASE_URL
+        if self.APP_ENV == "production":
+            raise RuntimeError("DATABASE_URL is not set (postgresql://user:pass@host/db).")
+        return embedded_postgres.running_url(Path(instance_path) / EMBEDDED_DATA_DIRECTORY)
+
     def database_uri(self, instance_path: str) -> str:
-        """Return the SQLAlchemy URL: ``DATABASE_URL``, or SQLite in the instance folder."""
-        if not self.DATABASE_URL:
-            return f"sqlite:///{Path(instance_path) / 'billing.db'}"
-        url = self.DATABASE_URL
+        """The SQLAlchemy URL of ``database_url``, naming the psycopg2 driver."""
+        url = self.database_url(instance_path)
         for alias in ("postgres://", "postgresql://"):
             # SQLAlchemy 2.1 picks psycopg 3 for a bare "postgresql://"; this project ships
             # psycopg2 (the design card's driver), so the driver is named explicitly.
             if url.startswith(alias):
                 url = "postgresql+psycopg2://" + url[len(alias) :]
         return url
+
+    @model_validator(mode="after")
+    def _limits_fit_the_worker_timeout(self) -> "Settings":
+        """Every wait a request can make must end before the HTTP worker is killed."""
+        stripe_worst_case = self.STRIPE_TIMEOUT_SECONDS * (self.STRIPE_MAX_NETWORK_RETRIES + 1)
+        if stripe_worst_case * 2 > self.GUNICORN_TIMEOUT:
+            raise ValueError(
+                "STRIPE_TIMEOUT_SECONDS x (STRIPE_MAX_NETWORK_RETRIES + 1) must stay under half "
+                f"of GUNICORN_TIMEOUT ({stripe_worst_case}s vs {self.GUNICORN_TIMEOUT}s)"
+            )
+        if self.DB_POOL_TIMEOUT_SECONDS >= self.GUNICORN_TIMEOUT:
+            raise ValueError("DB_POOL_TIMEOUT_SECONDS must be shorter than GUNICORN_TIMEOUT")
+        return self
 
     def secret(self, name: Literal["SECRET_KEY", "JWT_SECRET_KEY"]) -> str:
         """Return a secret, or a random one outside production (tokens then die on restart)."""
@@ -75,12 +121,14 @@ class Settings(BaseSettings):
 
     def flask_config(self, instance_path: str) -> dict[str, Any]:
         """Translate the settings into Flask and extension configuration keys."""
+        # Secrets first: a production start without them names them before anything else.
+        secret_key, jwt_secret_key = self.secret("SECRET_KEY"), self.secret("JWT_SECRET_KEY")
         uri = self.database_uri(instance_path)
         return {
             "APP_ENV": self.APP_ENV,
             "TESTING": self.APP_ENV == "testing",
-            "SECRET_KEY": self.secret("SECRET_KEY"),
-            "JWT_SECRET_KEY": self.secret("JWT_SECRET_KEY"),
+            "SECRET_KEY": secret_key,
+            "JWT_SECRET_KEY": jwt_secret_key,
             "JWT_ACCESS_TOKEN_EXPIRES": self.JWT_ACCESS_TOKEN_MINUTES * 60,
             "SQLALCHEMY_DATABASE_URI": uri,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri, self),
@@ -89,13 +137,23 @@ class Settings(BaseSettings):
 
 
 def engine_options(uri: str, settings: Settings) -> dict[str, Any]:
-    """Pool settings for PostgreSQL; a generous busy timeout for the embedded SQLite."""
-    if uri.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
+    """Pool settings, and the server-side timeouts every connection starts with."""
     return {
         "pool_pre_ping": True,
         "pool_size": settings.DB_POOL_SIZE,
         "max_overflow": settings.DB_MAX_OVERFLOW,
-        "pool_timeout": 60,
-        "connect_args": {"connect_timeout": 5},
+        "pool_timeout": settings.DB_POOL_TIMEOUT_SECONDS,
+        "connect_args": {"connect_timeout": 5, "options": session_options(settings)},
     }
+
+
+def session_options(settings: Settings) -> str:
+    """libpq ``options``: PostgreSQL settings applied when each connection opens (no query)."""
+    return " ".join(
+        (
+            f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}",
+            f"-c lock_timeout={settings.DB_LOCK_TIMEOUT_MS}",
+            "-c idle_in_transaction_session_timeout="
+            f"{settings.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}",
+        )
+    )

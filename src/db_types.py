@@ -1,4 +1,4 @@
-"""Column types that keep two promises on every database, SQLite included.
+"""Column types that keep two promises whatever the driver does.
 
 ``UTCDateTime`` hands back aware UTC datetimes even where the driver forgets the zone, and
 ``MinorUnits`` stores money as an integer count of cents so no float ever touches an amount.

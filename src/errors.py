@@ -127,6 +127,17 @@ def validation_failed(error: ValidationError) -> ApiError:
     return ValidationFailed("The request is not valid.", details=details)
 
 
+# PostgreSQL SQLSTATEs that mean "try again": the statement or lock wait was cut short by the
+# connection's timeouts, or the transaction lost a deadlock. Nothing was committed.
+_DATABASE_DOWN = ("database_unavailable", "The database is unavailable; try again shortly.", 5)
+_DATABASE_TROUBLE: dict[str | None, tuple[str, str, int]] = {
+    "57014": ("database_timeout", "The request took too long in the database; retry it.", 1),
+    "55P03": ("lock_timeout", "The record is busy; retry the request.", 1),
+    "40P01": ("database_conflict", "The request collided with another; retry it.", 1),
+    "40001": ("database_conflict", "The request collided with another; retry it.", 1),
+}
+
+
 def _json(status: int, body: dict[str, Any]) -> tuple[Response, int]:
     return jsonify(body), status
 
@@ -146,10 +157,14 @@ def register_error_handlers(app: Flask) -> None:
         return _json(status, body)
 
     @app.errorhandler(OperationalError)
-    def handle_database_down(error: OperationalError) -> tuple[Response, int]:
-        logger.error("database unavailable (request %s): %s", g.get("request_id"), error.orig)
-        body = {"error": {"code": "database_unavailable", "message": "Try again shortly."}}
-        return _json(503, body)
+    def handle_database_trouble(error: OperationalError) -> tuple[Response, int]:
+        code, message, retry_after = _DATABASE_TROUBLE.get(
+            getattr(error.orig, "pgcode", None), _DATABASE_DOWN
+        )
+        logger.error("%s (request %s): %s", code, g.get("request_id"), error.orig)
+        response, status = _json(503, {"error": {"code": code, "message": message}})
+        response.headers["Retry-After"] = str(retry_after)
+        return response, status
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> tuple[Response, int]:

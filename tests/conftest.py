@@ -2,9 +2,10 @@
 
 Integration and end-to-end tests run against a real PostgreSQL: a database is created for the
 run (on ``TEST_DATABASE_URL``'s server, default the local one), migrated with ``flask db
-upgrade``, truncated after each test and dropped at the end. Where no server answers but the
-PostgreSQL binaries exist, pytest-postgresql starts a throw-away server; otherwise the run
-stops with a message saying what to install. Unit tests touch none of this.
+upgrade``, truncated after each test and dropped at the end. Where no server answers, the
+embedded PostgreSQL (the one bin/run uses) is started in a temporary directory for the session
+and removed afterwards, so a machine with Python alone runs the whole suite. Unit tests touch
+none of this.
 """
 
 import uuid
@@ -15,15 +16,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
-from pytest_postgresql import factories
 from sqlalchemy import text
 
+from src import embedded_postgres
 from src.app import BillingApp, create_app
 from src.extensions import db
 from tests.support import database
-
-pg_ctl = database.find_pg_ctl()
-postgresql_fallback_proc = factories.postgresql_proc(executable=pg_ctl or "pg_ctl", port=None)
 
 TEST_SETTINGS: dict[str, Any] = {
     "APP_ENV": "testing",
@@ -52,19 +50,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def server_url(request: pytest.FixtureRequest) -> str:
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``TEST_DATABASE_URL``'s server when it answers, else an embedded one for this session."""
     url = database.admin_url()
     if database.is_reachable(url):
-        return url
-    if pg_ctl is None:
-        pytest.exit(
-            f"PostgreSQL is not reachable at {url} and no PostgreSQL binaries were found. "
-            "Install PostgreSQL (e.g. `apt-get install postgresql`), start it, or point "
-            "TEST_DATABASE_URL at a server (postgresql://user@host:port/postgres).",
-            returncode=3,
-        )
-    proc = request.getfixturevalue("postgresql_fallback_proc")
-    return f"postgresql://{proc.user}@{proc.host}:{proc.port}/postgres"
+        yield url
+        return
+    server = embedded_postgres.start(tmp_path_factory.mktemp("embedded-postgres") / "pgdata")
+    try:
+        yield server.admin_url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -82,9 +78,15 @@ def database_url(server_url: str) -> Iterator[str]:
     database.drop_database(server_url, name)
 
 
+# Not procrastinate_workers: a worker process may outlive a test (end to end), and its
+# registration is what it fetches jobs under.
+JOB_ENGINE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers")
+
+
 def _truncate_all(app: BillingApp) -> None:
     with app.app_context():
-        tables = [table.name for table in db.metadata.sorted_tables]
+        # The job engine's jobs too: each test starts with no job and no periodic tick.
+        tables = [table.name for table in db.metadata.sorted_tables] + list(JOB_ENGINE_TABLES)
         db.session.execute(text(f"TRUNCATE TABLE {', '.join(tables)} CASCADE"))
         db.session.commit()
 

@@ -1,8 +1,7 @@
 """Checkout schema: users, catalog, pending purchases, invoices, idempotency keys.
 
 Money columns are integer minor units (``*_minor``); statuses are VARCHAR with CHECK
-constraints so the same schema runs on PostgreSQL and the embedded SQLite. On PostgreSQL,
-invoice numbers come from the ``invoice_number_seq`` sequence.
+constraints; invoice numbers come from the ``invoice_number_seq`` sequence.
 
 Revision ID: 0001
 Revises:
@@ -240,7 +239,6 @@ def upgrade():
             ["user_id"],
             unique=True,
             postgresql_where=sa.text("status IN ('pending', 'active')"),
-            sqlite_where=sa.text("status IN ('pending', 'active')"),
         )
 
     op.create_table(
@@ -338,7 +336,6 @@ def upgrade():
             ["user_id", "addon_id"],
             unique=True,
             postgresql_where=sa.text("status IN ('pending', 'active')"),
-            sqlite_where=sa.text("status IN ('pending', 'active')"),
         )
 
     op.create_table(
@@ -396,7 +393,6 @@ def downgrade():
         batch_op.drop_index(
             "uq_addon_subscriptions_user_addon_open",
             postgresql_where=sa.text("status IN ('pending', 'active')"),
-            sqlite_where=sa.text("status IN ('pending', 'active')"),
         )
         batch_op.drop_index(batch_op.f("ix_addon_subscriptions_user_id"))
         batch_op.drop_index(batch_op.f("ix_addon_subscriptions_subscription_id"))
@@ -410,7 +406,6 @@ def downgrade():
         batch_op.drop_index(
             "uq_subscriptions_user_open",
             postgresql_where=sa.text("status IN ('pending', 'active')"),
-            sqlite_where=sa.text("status IN ('pending', 'active')"),
         )
         batch_op.drop_index(batch_op.f("ix_subscriptions_user_id"))
 

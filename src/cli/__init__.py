@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from src.cli import apikeys, catalog, payments, tokens, users
+from src.cli import apikeys, billing, catalog, jobs, payments, tokens, users
 
 
 def register_cli(app: Flask) -> None:
@@ -11,3 +11,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(payments.group)
     app.cli.add_command(apikeys.group)
     app.cli.add_command(tokens.group)
+    app.cli.add_command(billing.group)
+    app.cli.add_command(jobs.group)
+    app.cli.add_command(jobs.worker)

@@ -5,16 +5,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from src.clock import utc_now
 from src.events.base import Command, Notification
-from src.providers.base import ObservedRefund, PaymentMode
-from src.schemas.payment import (
+from src.events.payment_results import (
     CaptureOutcome,
-    PaymentMethodSetup,
-    PaymentStarted,
+    PaymentMethodSetupOutcome,
+    PaymentStartOutcome,
     RefundOutcome,
     VerifyOutcome,
-    WebhookAck,
+    WebhookOutcome,
 )
+from src.providers.base import ObservedRefund, PaymentMode
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +45,7 @@ class PaymentCapturedEvent(Command[CaptureOutcome]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PaymentStartRequestedEvent(Command[PaymentStarted]):
+class PaymentStartRequestedEvent(Command[PaymentStartOutcome]):
     """Command: the invoice's owner wants to pay it through ``provider``."""
 
     name = "payment.start_requested"
@@ -55,7 +56,7 @@ class PaymentStartRequestedEvent(Command[PaymentStarted]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PaymentFailureReportedEvent(Command[WebhookAck]):
+class PaymentFailureReportedEvent(Command[WebhookOutcome]):
     """Command: a provider says an attempt failed (the invoice stays payable)."""
 
     name = "payment.failure_reported"
@@ -69,7 +70,7 @@ class PaymentFailureReportedEvent(Command[WebhookAck]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RefundReportedEvent(Command[WebhookAck]):
+class RefundReportedEvent(Command[WebhookOutcome]):
     """Command: a provider says money was refunded (possibly a refund we did not make)."""
 
     name = "payment.refund_reported"
@@ -109,11 +110,14 @@ class PaymentsExpiryRequestedEvent(Command[int]):
 
     name = "payments.expiry_requested"
     older_than_minutes: int
+    # The instant the expiry is judged at (``run-due --now``, a periodic tick), so tests and
+    # operators can move time without waiting for it.
+    as_of: datetime = field(default_factory=utc_now)
     batch_size: int = 500
 
 
 @dataclass(frozen=True, kw_only=True)
-class PaymentMethodSetupRequestedEvent(Command[PaymentMethodSetup]):
+class PaymentMethodSetupRequestedEvent(Command[PaymentMethodSetupOutcome]):
     """Command: the user wants to save a card (for auto-reload's off-session charges)."""
 
     name = "payment_method.setup_requested"

@@ -7,11 +7,7 @@ from collections.abc import Callable
 from src.events.base import IEventListener, Notification
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentFailedEvent
-from src.events.token_events import (
-    AutoReloadNeededEvent,
-    AutoReloadPaymentFailedEvent,
-    AutoReloadRequestedEvent,
-)
+from src.events.token_events import AutoReloadPaymentFailedEvent
 
 logger = logging.getLogger("billing.events")
 
@@ -29,9 +25,8 @@ class AuditLogListener(IEventListener):
 
 
 class AutoReloadListener(IEventListener):
-    """Starts an auto-reload after the consume that needed it has committed, in a transaction
-    of its own (a failed reload never undoes the use that was paid for), and hands a later
-    payment failure to the reload bookkeeping."""
+    """Hands a payment failure reported later (a webhook) to the reload bookkeeping. Reloads
+    themselves are jobs that the consume defers in its own transaction (jobs/tasks.py)."""
 
     def __init__(self, dispatcher_factory: Callable[[], EventDispatcher]) -> None:
         self._dispatcher_factory = dispatcher_factory
@@ -45,12 +40,3 @@ class AutoReloadListener(IEventListener):
                     )
                 )
             return
-        if isinstance(event, AutoReloadNeededEvent):
-            attempt = (
-                self._dispatcher_factory()
-                .emit(AutoReloadRequestedEvent(user_id=event.user_id))
-                .data
-            )
-            logger.info(
-                "auto-reload for %s: %s %s", event.user_id, attempt.status, attempt.reason or ""
-            )

@@ -3,7 +3,6 @@
 import logging
 from datetime import timedelta
 
-from src.clock import utc_now
 from src.errors import ApiError
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentsExpiryRequestedEvent
@@ -23,7 +22,7 @@ class ExpirePaymentsHandler(IEventHandler[PaymentsExpiryRequestedEvent, int]):
         self._providers = payment_providers
 
     def handle(self, event: PaymentsExpiryRequestedEvent) -> EventResult[int]:
-        cutoff = utc_now() - timedelta(minutes=event.older_than_minutes)
+        cutoff = event.as_of - timedelta(minutes=event.older_than_minutes)
         expired = self._payments.expire_stale(cutoff, event.batch_size)
         for payment in expired:
             try:

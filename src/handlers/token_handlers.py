@@ -1,6 +1,6 @@
 """Spending, refunding a use, admin adjustments, and auto-reload settings."""
 
-from src.errors import NotFound, ValidationFailed
+from src.errors import ValidationFailed
 from src.events.base import EventResult, IEventHandler, Notification
 from src.events.token_events import (
     AutoReloadConfigurationRequestedEvent,
@@ -11,25 +11,36 @@ from src.events.token_events import (
     UsageRefundedEvent,
     UsageRefundRequestedEvent,
 )
-from src.models.auto_reload import AutoReloadSetting
-from src.models.token_usage import UsageSource
-from src.schemas.usage import (
-    AdjustTokensResponse,
-    AutoReloadOut,
+from src.events.token_results import (
+    AutoReloadSettings,
     ConsumeOutcome,
-    ConsumeResponse,
-    UsageRefundResponse,
+    TokenAdjustment,
+    UsageCharge,
+    UsageRefundOutcome,
 )
+from src.models.token_usage import UsageSource
+from src.jobs.names import AUTO_RELOAD_TASK
 from src.services.auto_reload_service import AutoReloadService
+from src.services.ports import JobQueuePort
 from src.services.token_service import TokenService
 from src.services.usage_service import UsageService
 from src.services.user_service import UserService
 
 
 class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOutcome]):
-    def __init__(self, usage_service: UsageService, auto_reload_service: AutoReloadService):
+    """A use is charged; a balance left under the auto-reload threshold defers the reload as a
+    job in the same transaction, so the answer never waits for the provider, a rolled-back use
+    leaves no reload behind, and a committed one leaves exactly one (one waiting per user)."""
+
+    def __init__(
+        self,
+        usage_service: UsageService,
+        auto_reload_service: AutoReloadService,
+        job_queue: JobQueuePort,
+    ):
         self._usages = usage_service
         self._reloads = auto_reload_service
+        self._jobs = job_queue
 
     def handle(self, event: TokensConsumeRequestedEvent) -> EventResult[ConsumeOutcome]:
         # Read before the charge: the balance row stays locked from the charge to the commit,
@@ -39,14 +50,14 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
             event.user_id, event.amount, event.reference, event.description, event.api_key_id
         )
         usage = result.usage
-        response = ConsumeResponse(
+        charge = UsageCharge(
             usage_id=usage.id,
             balance=usage.balance_after,
             source=usage.source,
             charged_tokens=usage.charged_tokens,
         )
         if result.replayed:
-            return EventResult(ConsumeOutcome(response, replayed=True))
+            return EventResult(ConsumeOutcome(charge, replayed=True))
         notifications: list[Notification] = [
             TokensConsumedEvent(
                 user_id=event.user_id,
@@ -61,13 +72,18 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
             and threshold is not None
             and usage.balance_after < threshold
         ):
+            self._jobs.enqueue(
+                AUTO_RELOAD_TASK,
+                queueing_lock=f"auto-reload:{event.user_id}",
+                user_id=event.user_id,
+            )
             notifications.append(
                 AutoReloadNeededEvent(user_id=event.user_id, balance=usage.balance_after)
             )
-        return EventResult(ConsumeOutcome(response, replayed=False), tuple(notifications))
+        return EventResult(ConsumeOutcome(charge, replayed=False), tuple(notifications))
 
 
-class RefundUsageHandler(IEventHandler[UsageRefundRequestedEvent, UsageRefundResponse]):
+class RefundUsageHandler(IEventHandler[UsageRefundRequestedEvent, UsageRefundOutcome]):
     def __init__(
         self, usage_service: UsageService, token_service: TokenService, user_service: UserService
     ) -> None:
@@ -75,32 +91,32 @@ class RefundUsageHandler(IEventHandler[UsageRefundRequestedEvent, UsageRefundRes
         self._tokens = token_service
         self._users = user_service
 
-    def handle(self, event: UsageRefundRequestedEvent) -> EventResult[UsageRefundResponse]:
+    def handle(self, event: UsageRefundRequestedEvent) -> EventResult[UsageRefundOutcome]:
         usage = self._usages.refund(event.user_id, event.usage_id, event.reason)
         balance = self._tokens.get_balance(event.user_id).balance
         trial = self._users.get(event.user_id).trial_remaining
         refunded = UsageRefundedEvent(user_id=event.user_id, usage_id=usage.id, balance=balance)
-        response = UsageRefundResponse(
+        outcome = UsageRefundOutcome(
             usage_id=usage.id, status=usage.status, balance=balance, trial_remaining=trial
         )
-        return EventResult(response, (refunded,))
+        return EventResult(outcome, (refunded,))
 
 
-class AdjustTokensHandler(IEventHandler[TokenAdjustmentRequestedEvent, AdjustTokensResponse]):
+class AdjustTokensHandler(IEventHandler[TokenAdjustmentRequestedEvent, TokenAdjustment]):
     def __init__(self, token_service: TokenService, user_service: UserService) -> None:
         self._tokens = token_service
         self._users = user_service
 
-    def handle(self, event: TokenAdjustmentRequestedEvent) -> EventResult[AdjustTokensResponse]:
+    def handle(self, event: TokenAdjustmentRequestedEvent) -> EventResult[TokenAdjustment]:
         self._users.get(event.user_id)
         if event.amount == 0:
             raise ValidationFailed("An adjustment must not be zero.", code="zero_adjustment")
         entry = self._tokens.adjust(event.user_id, event.amount, event.reason, event.admin_id)
         return EventResult(
-            AdjustTokensResponse(
+            TokenAdjustment(
                 user_id=event.user_id,
                 transaction_id=entry.id,
-                type=entry.transaction_type.value,
+                transaction_type=entry.transaction_type,
                 amount=entry.amount,
                 balance=entry.balance_after,
             )
@@ -108,25 +124,15 @@ class AdjustTokensHandler(IEventHandler[TokenAdjustmentRequestedEvent, AdjustTok
 
 
 class ConfigureAutoReloadHandler(
-    IEventHandler[AutoReloadConfigurationRequestedEvent, AutoReloadOut]
+    IEventHandler[AutoReloadConfigurationRequestedEvent, AutoReloadSettings]
 ):
     def __init__(self, auto_reload_service: AutoReloadService) -> None:
         self._reloads = auto_reload_service
 
-    def handle(self, event: AutoReloadConfigurationRequestedEvent) -> EventResult[AutoReloadOut]:
+    def handle(
+        self, event: AutoReloadConfigurationRequestedEvent
+    ) -> EventResult[AutoReloadSettings]:
         setting = self._reloads.configure(
             event.user_id, event.enabled, event.threshold, event.bundle_id
         )
-        return EventResult(auto_reload_out(setting))
-
-
-def auto_reload_out(setting: AutoReloadSetting | None) -> AutoReloadOut:
-    if setting is None:
-        raise NotFound("auto_reload", "Auto-reload is not configured.")
-    return AutoReloadOut(
-        enabled=setting.enabled,
-        threshold=setting.threshold,
-        bundle_id=setting.bundle_id,
-        failure_count=setting.failure_count,
-        disabled_reason=setting.disabled_reason,
-    )
+        return EventResult(AutoReloadSettings.of(setting))

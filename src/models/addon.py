@@ -44,7 +44,6 @@ class AddOnSubscription(IdMixin, TimestampMixin, Base):
             "addon_id",
             unique=True,
             postgresql_where=_OPEN_ADDON,
-            sqlite_where=_OPEN_ADDON,
         ),
     )
 

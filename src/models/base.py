@@ -42,7 +42,7 @@ class TimestampMixin:
 
 
 def status_enum(enum_cls: type[StrEnum], name: str) -> Enum:
-    """A portable enum column: VARCHAR plus a CHECK constraint, on PostgreSQL and SQLite alike."""
+    """An enum column as VARCHAR plus a CHECK: adding a status is a migration of one constraint."""
     return Enum(
         enum_cls,
         name=name,

@@ -136,7 +136,11 @@ class WebhookEvent(IdMixin, Base):
     so a redelivery finds it and changes nothing; a failed processing leaves no row."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+    # received_at is indexed for retention (rows past the providers' redelivery window).
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id"),
+        Index("ix_webhook_events_received_at", "received_at"),
+    )
 
     provider: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(255))

@@ -31,7 +31,6 @@ class Subscription(IdMixin, TimestampMixin, Base):
             "user_id",
             unique=True,
             postgresql_where=_OPEN_SUBSCRIPTION,
-            sqlite_where=_OPEN_SUBSCRIPTION,
         ),
     )
 

@@ -42,17 +42,27 @@ class InvalidStripeSignature(ApiError):
 
 
 def build_stripe_client(settings: Settings) -> stripe.StripeClient | None:
-    """One shared, stateless client; None when STRIPE_SECRET_KEY is not configured."""
+    """One shared, stateless client; None when STRIPE_SECRET_KEY is not configured.
+
+    Its timeout and retries are bounded by settings that are checked against the HTTP
+    worker's timeout, so a slow Stripe answer never gets a worker killed mid-call.
+    """
     if settings.STRIPE_SECRET_KEY is None or not settings.STRIPE_SECRET_KEY.get_secret_value():
         return None
+    http_client = stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS)
     if settings.STRIPE_API_BASE:
         # A fake server: SDK retries on its 409/500 answers only slow the tests down.
         return stripe.StripeClient(
             settings.STRIPE_SECRET_KEY.get_secret_value(),
             base_addresses={"api": settings.STRIPE_API_BASE},
             max_network_retries=0,
+            http_client=http_client,
         )
-    return stripe.StripeClient(settings.STRIPE_SECRET_KEY.get_secret_value(), max_network_retries=2)
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY.get_secret_value(),
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=http_client,
+    )
 
 
 class StripeProvider(PaymentProvider):

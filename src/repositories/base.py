@@ -41,13 +41,11 @@ UNIQUE_VIOLATION_SQLSTATE = "23505"
 
 def is_unique_violation(error: IntegrityError) -> bool:
     """True for unique-constraint violations only (not CHECK, NOT NULL or foreign keys)."""
-    if getattr(error.orig, "pgcode", None) == UNIQUE_VIOLATION_SQLSTATE:
-        return True
-    return str(error.orig).startswith("UNIQUE constraint failed")
+    return getattr(error.orig, "pgcode", None) == UNIQUE_VIOLATION_SQLSTATE
 
 
 def constraint_name(error: IntegrityError) -> str | None:
-    """The violated constraint's name: psycopg2 reports it; SQLite only in the message."""
+    """The violated constraint's name, as psycopg2 reports it."""
     diag = getattr(error.orig, "diag", None)
     name = getattr(diag, "constraint_name", None)
     if isinstance(name, str):

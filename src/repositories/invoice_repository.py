@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import Integer, cast, func, select, text
+from sqlalchemy import select, text
 
 from src.models.invoice import Invoice, InvoiceStatus
 from src.pagination import Cursor, PageResult
@@ -45,21 +45,11 @@ class InvoiceRepository:
     def next_number(self) -> int:
         """The next invoice number.
 
-        PostgreSQL uses a sequence: no lock, no contention between concurrent checkouts, and
-        a rolled-back checkout leaves a gap (numbers are unique and increasing, not gapless).
-        The embedded SQLite has no sequences, and it serialises writers anyway, so there the
-        highest number plus one is safe; the unique constraint backs both.
+        A sequence: no lock, no contention between concurrent checkouts, and a rolled-back
+        checkout leaves a gap (numbers are unique and increasing, not gapless).
         """
-        bind = self._session.get_bind()
-        if bind.dialect.name == "postgresql":
-            value = self._session.scalar(text(f"SELECT nextval('{INVOICE_NUMBER_SEQUENCE}')"))
-        else:
-            value = self._session.scalar(
-                select(
-                    func.coalesce(func.max(cast(func.substr(Invoice.number, 5), Integer)), 0) + 1
-                )
-            )
-        return int(value or 1)
+        value = self._session.scalar(text(f"SELECT nextval('{INVOICE_NUMBER_SEQUENCE}')"))
+        return int(value)
 
     def save(self, invoice: Invoice) -> Invoice:
         """Flush changes now, so a unique violation surfaces here as ``DuplicateRow``."""

@@ -3,9 +3,8 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from src.clock import utc_now
@@ -90,15 +89,8 @@ class TokenRepository:
             "version": 0,
             "updated_at": utc_now(),
         }
-        dialect = self._session.get_bind().dialect.name
-        if dialect == "postgresql":
-            upsert = postgresql_insert(UserTokenBalance).values(**values)
-            self._session.execute(upsert.on_conflict_do_nothing())
-        elif dialect == "sqlite":
-            sqlite_upsert = sqlite_insert(UserTokenBalance).values(**values)
-            self._session.execute(sqlite_upsert.on_conflict_do_nothing())
-        else:  # only PostgreSQL and SQLite are supported; elsewhere a race is a 500
-            self._session.execute(insert(UserTokenBalance).values(**values))
+        upsert = postgresql_insert(UserTokenBalance).values(**values)
+        self._session.execute(upsert.on_conflict_do_nothing())
 
     def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction:
         with unique_violations_as_duplicates():

@@ -6,7 +6,7 @@ service's rules can be tested in microseconds without a database.
 
 import uuid
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from src.models.addon import AddOn, AddOnSubscription
 from src.models.api_key import ApiKey
@@ -25,6 +25,14 @@ from src.repositories.payment_repository import CurrencyTotal
 from src.repositories.token_repository import BalanceChange, LedgerMismatch, LedgerPage
 
 CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
+
+
+class JobQueuePort(Protocol):
+    """Defers a job in the caller's transaction: it exists if and only if the command commits."""
+
+    def enqueue(
+        self, task: str, *, queueing_lock: str | None = None, **arguments: Any
+    ) -> int | None: ...
 
 
 class UserRepositoryPort(Protocol):

@@ -1,6 +1,7 @@
 """End-to-end fixtures: the app served by gunicorn on loopback, on the test database, and
 localstripe as its Stripe (the real SDK talks to it; its signed webhooks reach the app)."""
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from src.app import BillingApp
 from tests.conftest import TEST_SETTINGS
 from tests.support import stripe_fake as localstripe
 from tests.support.ledger import assert_ledger_consistent
-from tests.support.server import free_port, gunicorn_command, serve
+from tests.support.server import free_port, gunicorn_command, running_worker, serve
 
 
 def served_env(database_url: str, **extra: Any) -> dict[str, str]:
@@ -55,6 +56,16 @@ def stripe_app_url(
     log = Path(tmp_path_factory.mktemp("gunicorn-stripe")) / "server.log"
     with serve(gunicorn_command(port, workers=3), stripe_env, port, log) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def stripe_worker(
+    stripe_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real job worker (``flask worker``) beside the served app, with the same settings."""
+    log = Path(tmp_path_factory.mktemp("worker")) / "worker.log"
+    with running_worker(stripe_env, log) as process:
+        yield process
 
 
 @pytest.fixture

@@ -11,13 +11,29 @@ import stripe
 
 from src.app import BillingApp
 from tests.support import stripe_fake as localstripe
+from src.jobs.names import AUTO_RELOAD_TASK
 from tests.support.http_api import HttpApi, HttpUser, eventually
+from tests.support.jobs import jobs
 
 
 @pytest.fixture
-def api(stripe_app_url: str, app: BillingApp) -> HttpApi:
+def api(stripe_app_url: str, stripe_worker: object, app: BillingApp) -> HttpApi:
+    """The served app and a real worker: reloads are jobs that the consume defers."""
     assert app.test_cli_runner().invoke(args=["catalog", "seed"]).exit_code == 0
     return HttpApi(stripe_app_url)
+
+
+def reloads_settled(app: BillingApp) -> bool:
+    """Every reload job the uses deferred has run (the worker is a separate process)."""
+    return all(job["status"] in ("succeeded", "failed") for job in jobs(app, AUTO_RELOAD_TASK))
+
+
+def use_and_settle(
+    app: BillingApp, api: HttpApi, user: HttpUser, amount: int, reference: str
+) -> dict[str, Any]:
+    used = use(api, user, amount, reference)
+    eventually(lambda: reloads_settled(app))
+    return used
 
 
 def save_card(api: HttpApi, sdk: stripe.StripeClient, user: HttpUser, card: str) -> None:
@@ -87,6 +103,7 @@ def test_a_low_balance_reloads_from_the_saved_card(
 
 
 def test_only_one_reload_is_in_flight(
+    app: BillingApp,
     api: HttpApi,
     stripe_sdk: stripe.StripeClient,
     localstripe_url: str,
@@ -100,8 +117,7 @@ def test_only_one_reload_is_in_flight(
     configure(api, user, threshold=40, tokens=100)
 
     for i in range(4):
-        use(api, user, 5, f"small-{i}")  # 45, 40, 35, 30: all but the first under 40
-    time.sleep(2)
+        use_and_settle(app, api, user, 5, f"small-{i}")  # 45, 40, 35, 30: three under 40
 
     reload_payments = [p for p in api.payments(user) if p["amount"] == "89.00"]
     assert len(reload_payments) == 1
@@ -111,6 +127,7 @@ def test_only_one_reload_is_in_flight(
 
 
 def test_three_declined_reloads_switch_auto_reload_off(
+    app: BillingApp,
     api: HttpApi, stripe_sdk: stripe.StripeClient, app_webhook: str
 ) -> None:
     user = api.register()
@@ -119,7 +136,7 @@ def test_three_declined_reloads_switch_auto_reload_off(
     configure(api, user, threshold=50, tokens=100)
 
     for i in range(4):
-        use(api, user, 1, f"tiny-{i}")
+        use_and_settle(app, api, user, 1, f"tiny-{i}")
 
     state = settings(api, user)
     assert state["enabled"] is False and state["failure_count"] == 3
@@ -130,6 +147,7 @@ def test_three_declined_reloads_switch_auto_reload_off(
 
 
 def test_a_reload_declined_later_is_counted_and_does_not_block_the_next(
+    app: BillingApp,
     api: HttpApi,
     stripe_sdk: stripe.StripeClient,
     localstripe_url: str,
@@ -141,7 +159,7 @@ def test_a_reload_declined_later_is_counted_and_does_not_block_the_next(
     fund(api, stripe_sdk, user, 50)
     localstripe.silence_webhook(localstripe_url, app_webhook)
     configure(api, user, threshold=40, tokens=100)
-    use(api, user, 15, "first-dip")  # 35 < 40: a reload starts; its success never arrives
+    use_and_settle(app, api, user, 15, "first-dip")  # 35 < 40: a reload starts, never confirmed
     reload = next(p for p in api.payments(user) if p["amount"] == "89.00")
 
     failure = {
@@ -174,6 +192,6 @@ def test_a_reload_declined_later_is_counted_and_does_not_block_the_next(
     state = settings(api, user)
     assert (state["enabled"], state["failure_count"]) == (True, 1)
     assert api.invoice_status(user, reload["invoice_id"]) == "cancelled"
-    use(api, user, 1, "second-dip")
+    use_and_settle(app, api, user, 1, "second-dip")
     reloads = [p for p in api.payments(user) if p["amount"] == "89.00"]
     assert len(reloads) == 2

@@ -3,10 +3,13 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psycopg2
 import requests
 
+from src import embedded_postgres
 from src.app import BillingApp
 from tests.support.api import PASSWORD, unique_email
 from tests.support.server import ROOT, free_port, serve
@@ -69,26 +72,70 @@ def test_production_refuses_to_start_without_secrets() -> None:
     assert "SECRET_KEY is not set" in result.stderr
 
 
-def test_the_run_command_migrates_seeds_creates_the_admin_and_serves(tmp_path: Path) -> None:
-    """bin/run on an empty SQLite database, exactly as the README tells a new user."""
+def _workers_registered(data_directory: Path) -> int:
+    connection = psycopg2.connect(embedded_postgres.running_url(data_directory))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM procrastinate_workers")
+            row = cursor.fetchone()
+            return int(row[0]) if row else 0
+    finally:
+        connection.close()
+
+
+def _wait_for_worker(data_directory: Path, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count = _workers_registered(data_directory)
+        if count:
+            return count
+        time.sleep(0.5)
+    return 0
+
+
+def test_the_run_command_starts_postgres_the_api_and_a_worker_and_stops_them(
+    tmp_path: Path,
+) -> None:
+    """bin/run with no DATABASE_URL, exactly as the README tells a new user: the embedded
+    PostgreSQL starts in the instance folder, the API serves, one worker runs jobs; on
+    SIGTERM all of it stops, and a second start finds the same data."""
     port = free_port()
+    instance = tmp_path / "instance"
     env = {
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'billing.db'}",
+        "DATABASE_URL": "",
+        "INSTANCE_PATH": str(instance),
         "ADMIN_EMAIL": "owner@example.com",
         "ADMIN_PASSWORD": "owner-password",
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
         "PASSWORD_HASH_PARALLELISM": "1",
     }
-    with serve([str(ROOT / "bin" / "run")], env, port, tmp_path / "run.log", timeout=120) as url:
+    data_directory = instance / "pgdata"
+    command = [str(ROOT / "bin" / "run")]
+    with serve(command, env, port, tmp_path / "run.log", timeout=120) as url:
         plans = requests.get(f"{url}/api/v1/plans").json()["items"]
         login = requests.post(
             f"{url}/api/v1/auth/login",
             json={"email": "owner@example.com", "password": "owner-password"},
         )
         health = requests.get(f"{url}/api/v1/health").json()
+        workers = _wait_for_worker(data_directory)
+        buyer = requests.post(
+            f"{url}/api/v1/auth/register", json={"email": unique_email(), "password": PASSWORD}
+        )
     assert len(plans) >= 2
     assert login.status_code == 200
     assert health == {"status": "ok", "database": "ok"}
+    assert workers == 1
+    assert (data_directory / "PG_VERSION").exists()
+    assert not (data_directory / "postmaster.pid").exists(), "the embedded server was stopped"
+
+    with serve(command, env, port, tmp_path / "run-again.log", timeout=120) as url:
+        again = requests.post(
+            f"{url}/api/v1/auth/login",
+            json={"email": buyer.json()["user"]["email"], "password": PASSWORD},
+        )
+    assert again.status_code == 200, "the account made before the restart is still there"
+    assert "Generated local secrets" not in (tmp_path / "run-again.log").read_text()

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from src.app import BillingApp
 from src.models.invoice import Invoice
 from tests.support.api import ApiClient, RegisteredUser
+from tests.support.jobs import run_jobs
 from tests.support.recording import record_notifications
 from tests.support.tokens import buy_tokens, consume
 
@@ -68,6 +69,7 @@ def test_without_a_saved_card_three_failed_reloads_turn_it_off(
     configure(client, user, enabled=True, threshold=49, bundle_id=str(demo_catalog["tokens-50"]))
     for i in range(4):
         assert consume(client, user, 2, f"job-{i}").status_code == 201  # the use always passes
+        run_jobs(app)  # the reload each use deferred
 
     setting = client.get(URL, headers=user.headers).get_json()
     assert setting["enabled"] is False and setting["failure_count"] == 3

@@ -1,9 +1,6 @@
-"""Find a PostgreSQL server for the suite, or start a throw-away one, or say what is missing."""
+"""The test suite's PostgreSQL: which server, and throw-away databases on it."""
 
-import glob
 import os
-import shutil
-import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -22,21 +19,6 @@ def is_reachable(url: str) -> bool:
     except psycopg2.OperationalError:
         return False
     return True
-
-
-def find_pg_ctl() -> str | None:
-    """pg_ctl from PATH, ``pg_config --bindir``, or Debian's versioned directories."""
-    on_path = shutil.which("pg_ctl")
-    if on_path:
-        return on_path
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout
-        candidate = os.path.join(bindir.strip(), "pg_ctl")
-        if os.path.exists(candidate):
-            return candidate
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return debian[-1] if debian else None
 
 
 def with_database(url: str, name: str) -> str:

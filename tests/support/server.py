@@ -72,3 +72,30 @@ def gunicorn_command(port: int, workers: int = 2) -> list[str]:
         str(workers),
         "src.app:create_app()",
     ]
+
+
+def worker_command(concurrency: int = 2) -> list[str]:
+    return [sys.executable, "-m", "flask", "worker", "--concurrency", str(concurrency)]
+
+
+@contextmanager
+def running_worker(
+    env: dict[str, str], log: Path, concurrency: int = 2
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``flask worker`` as a subprocess; SIGTERM at the end (it finishes its running job)."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            worker_command(concurrency),
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 
 from src.events.base import EventResult
 from src.events.checkout_events import CheckoutRequestedEvent
+from src.events.checkout_results import CheckoutOutcome
 from src.events.payment_events import PaymentCapturedEvent
 from src.handlers.checkout_handlers import CheckoutHandler
 from src.handlers.invoice_handlers import CancelInvoiceHandler
@@ -26,7 +27,6 @@ from src.models.token_bundle import TokenBundle
 from src.models.user import User, UserRole
 from src.providers.base import PaymentProviders
 from src.providers.manual import ManualProvider
-from src.schemas.checkout import CheckoutOutcome
 from src.services.addon_service import AddOnService
 from src.services.capture_service import CaptureService
 from src.services.grant_reversal_service import GrantReversalService
@@ -47,6 +47,7 @@ from tests.unit.fakes import (
     FakeCatalogRepository,
     FakeIdempotencyKeyRepository,
     FakeInvoiceRepository,
+    FakeJobQueue,
     FakePaymentProvider,
     FakePaymentRepository,
     FakePurchaseRepository,
@@ -97,6 +98,7 @@ class Billing(CatalogRows, PayPerUse):
     usages: FakeUsageRepository = field(default_factory=FakeUsageRepository)
     api_keys: FakeApiKeyRepository = field(default_factory=FakeApiKeyRepository)
     auto_reloads: FakeAutoReloadRepository = field(default_factory=FakeAutoReloadRepository)
+    job_queue: FakeJobQueue = field(default_factory=FakeJobQueue)
     provider: FakePaymentProvider = field(default_factory=FakePaymentProvider)
 
     def __post_init__(self) -> None:
@@ -137,7 +139,7 @@ class Billing(CatalogRows, PayPerUse):
         return PaymentProviders({self.provider.name: self.provider, "manual": ManualProvider()})
 
     def capture_service(self) -> CaptureService:
-        """Wired as src/container.py's ``capture_service``."""
+        """Wired as src/containers/payments.py's ``capture_service``."""
         return CaptureService(
             invoice_service=self.invoice_service(),
             subscription_service=self.subscription_service(),
@@ -224,7 +226,7 @@ class Billing(CatalogRows, PayPerUse):
 
     def pending_invoice(self, user_id: uuid.UUID, **fields: Any) -> Invoice:
         """The stored invoice of one checkout (plan_id=..., token_bundle_ids=..., ...)."""
-        invoice_id = self.checkout(user_id, **fields).data.response.invoice.id
+        invoice_id = self.checkout(user_id, **fields).data.result.invoice.id
         return self.invoices.rows[invoice_id]
 
     def user(

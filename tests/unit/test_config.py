@@ -26,7 +26,9 @@ def test_production_refuses_a_missing_secret(missing: str, empty: str | None) ->
 
 
 def test_production_uses_the_given_secrets() -> None:
-    settings = Settings(APP_ENV="production", DATABASE_URL=None, **SECRETS)
+    settings = Settings(
+        APP_ENV="production", DATABASE_URL="postgresql://db.example/billing", **SECRETS
+    )
 
     config = settings.flask_config("/srv/instance")
 
@@ -66,17 +68,22 @@ def test_development_keeps_secrets_that_are_set() -> None:
 
 
 @pytest.mark.parametrize("url", [None, ""])
-def test_unset_database_url_is_sqlite_in_the_instance_folder(
+def test_unset_database_url_is_the_embedded_server_in_the_instance_folder(
     url: str | None, tmp_path: Path
 ) -> None:
+    """Outside production: the socket of the embedded PostgreSQL that bin/run starts."""
     settings = Settings(APP_ENV="development", DATABASE_URL=url, **SECRETS)
 
     uri = settings.database_uri(str(tmp_path))
 
-    assert uri == f"sqlite:///{tmp_path / 'billing.db'}"
-    assert settings.flask_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"] == {
-        "connect_args": {"timeout": 30}
-    }
+    assert uri == f"postgresql+psycopg2://postgres:@/billing?host={tmp_path / 'pgdata'}"
+
+
+def test_production_refuses_to_run_without_a_database_url() -> None:
+    settings = Settings(APP_ENV="production", **SECRETS)
+
+    with pytest.raises(RuntimeError, match="DATABASE_URL is not set"):
+        settings.database_uri("/unused")
 
 
 @pytest.mark.parametrize(
@@ -97,7 +104,6 @@ def test_postgres_urls_name_the_psycopg2_driver(url: str) -> None:
     [
         "postgresql+psycopg2://user@db.example/billing",
         "postgresql+psycopg://user@db.example/billing",
-        "sqlite:////var/lib/billing.db",
         "mysql://user@db.example/postgres://not-a-prefix",
     ],
 )
@@ -122,4 +128,18 @@ def test_postgres_gets_pool_settings() -> None:
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://db.example/billing"
     options = config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert (options["pool_size"], options["max_overflow"], options["pool_pre_ping"]) == (7, 3, True)
+    assert options["connect_args"]["options"] == (
+        "-c statement_timeout=5000 -c lock_timeout=3000 "
+        "-c idle_in_transaction_session_timeout=30000"
+    )
     assert config["JWT_ACCESS_TOKEN_EXPIRES"] == 15 * 60
+
+
+def test_stripe_waits_must_fit_well_inside_the_worker_timeout() -> None:
+    with pytest.raises(ValueError, match="GUNICORN_TIMEOUT"):
+        Settings(STRIPE_TIMEOUT_SECONDS=10, STRIPE_MAX_NETWORK_RETRIES=2, GUNICORN_TIMEOUT=30)
+
+
+def test_the_pool_wait_must_be_shorter_than_the_worker_timeout() -> None:
+    with pytest.raises(ValueError, match="DB_POOL_TIMEOUT_SECONDS"):
+        Settings(DB_POOL_TIMEOUT_SECONDS=30, GUNICORN_TIMEOUT=30)

@@ -19,13 +19,9 @@ def raise_integrity_error(orig: Exception) -> None:
         raise IntegrityError("INSERT ...", {}, orig)
 
 
-@pytest.mark.parametrize(
-    "orig",
-    [PgError("23505"), Exception("UNIQUE constraint failed: users.email")],
-)
-def test_unique_violations_become_duplicate_rows(orig: Exception) -> None:
+def test_unique_violations_become_duplicate_rows() -> None:
     with pytest.raises(DuplicateRow):
-        raise_integrity_error(orig)
+        raise_integrity_error(PgError("23505"))
 
 
 @pytest.mark.parametrize(
@@ -33,8 +29,7 @@ def test_unique_violations_become_duplicate_rows(orig: Exception) -> None:
     [
         PgError("23514"),  # check_violation
         PgError("23503"),  # foreign_key_violation
-        Exception("CHECK constraint failed: email_lowercase"),
-        Exception("FOREIGN KEY constraint failed"),
+        Exception("no SQLSTATE at all"),
     ],
 )
 def test_other_integrity_errors_pass_through(orig: Exception) -> None:

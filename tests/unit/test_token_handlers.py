@@ -12,14 +12,16 @@ from src.events.token_events import (
     TokensConsumedEvent,
     UsageRefundedEvent,
 )
-from src.handlers.token_handlers import auto_reload_out
+from src.events.token_results import AutoReloadSettings, TokenAdjustment, UsageCharge
 from src.models.token_ledger import TokenTransactionType as Kind
 from src.models.token_usage import UsageSource, UsageStatus
 from src.repositories.token_repository import LedgerMismatch
-from src.schemas.usage import AdjustTokensResponse, AutoReloadOut, ConsumeResponse
+from src.schemas.usage import AdjustTokensResponse
 from src.services.token_service import TokenService
 from tests.unit.builders import PAYER, Billing
+from src.jobs.names import AUTO_RELOAD_TASK
 from tests.unit.fakes import FakeTokenRepository
+from tests.unit.fakes.jobs import DeferredJob
 
 ADMIN = uuid.UUID("00000000-0000-4000-8000-0000000000e1")
 
@@ -33,7 +35,7 @@ def payer(billing: Billing) -> Billing:
     return billing
 
 
-def adjust(billing: Billing, amount: int, user_id: uuid.UUID = PAYER) -> AdjustTokensResponse:
+def adjust(billing: Billing, amount: int, user_id: uuid.UUID = PAYER) -> TokenAdjustment:
     event = TokenAdjustmentRequestedEvent(
         admin_id=ADMIN, user_id=user_id, amount=amount, reason="goodwill"
     )
@@ -43,8 +45,8 @@ def adjust(billing: Billing, amount: int, user_id: uuid.UUID = PAYER) -> AdjustT
 def test_a_token_use_publishes_tokens_consumed(payer: Billing) -> None:
     result = payer.consume(PAYER, 5)
 
-    usage_id = result.data.response.usage_id
-    assert result.data.response == ConsumeResponse(
+    usage_id = result.data.usage.usage_id
+    assert result.data.usage == UsageCharge(
         usage_id=usage_id, balance=15, source=UsageSource.TOKENS, charged_tokens=5
     )
     assert not result.data.replayed
@@ -54,23 +56,37 @@ def test_a_token_use_publishes_tokens_consumed(payer: Billing) -> None:
     assert (consumed.charged_tokens, consumed.balance) == (5, 15)
 
 
-def test_a_token_use_that_falls_under_the_threshold_also_needs_a_reload(payer: Billing) -> None:
+def test_a_token_use_that_falls_under_the_threshold_defers_one_reload_job(
+    payer: Billing,
+) -> None:
     result = payer.consume(PAYER, 11)
 
     assert [n.name for n in result.notifications] == ["tokens.consumed", "auto_reload.needed"]
     needed = result.notifications[1]
     assert isinstance(needed, AutoReloadNeededEvent)
     assert (needed.user_id, needed.balance) == (PAYER, 9)
+    assert payer.job_queue.jobs == [
+        DeferredJob(AUTO_RELOAD_TASK, f"auto-reload:{PAYER}", {"user_id": PAYER})
+    ]
+
+
+def test_uses_while_a_reload_job_waits_defer_no_second_one(payer: Billing) -> None:
+    payer.consume(PAYER, 11, reference="first")
+    payer.consume(PAYER, 1, reference="second")
+
+    assert len(payer.job_queue.jobs) == 1
 
 
 def test_landing_exactly_on_the_threshold_needs_no_reload(payer: Billing) -> None:
     assert [n.name for n in payer.consume(PAYER, 10).notifications] == ["tokens.consumed"]
+    assert payer.job_queue.jobs == []
 
 
 def test_no_reload_is_needed_when_auto_reload_is_off(payer: Billing) -> None:
     payer.auto_reloads.rows[PAYER].enabled = False
 
     assert [n.name for n in payer.consume(PAYER, 15).notifications] == ["tokens.consumed"]
+    assert payer.job_queue.jobs == []
 
 
 @pytest.mark.parametrize("source", [UsageSource.TRIAL, UsageSource.SUBSCRIPTION])
@@ -84,7 +100,7 @@ def test_a_use_not_paid_with_tokens_never_needs_a_reload(
 
     result = billing.consume(PAYER, 5)
 
-    assert result.data.response.source is source
+    assert result.data.usage.source is source
     [consumed] = result.notifications
     assert isinstance(consumed, TokensConsumedEvent) and consumed.source == source.value
 
@@ -94,7 +110,7 @@ def test_a_replay_answers_the_same_and_publishes_nothing(payer: Billing) -> None
 
     again = payer.consume(PAYER, 11)
 
-    assert again.data.replayed and again.data.response == first.data.response
+    assert again.data.replayed and again.data.usage == first.data.usage
     assert again.notifications == ()
     assert payer.balance(PAYER) == 9
 
@@ -102,7 +118,7 @@ def test_a_replay_answers_the_same_and_publishes_nothing(payer: Billing) -> None
 def test_refund_of_a_use_answers_the_new_balance_and_publishes_usage_refunded(
     payer: Billing,
 ) -> None:
-    usage_id = payer.consume(PAYER, 5).data.response.usage_id
+    usage_id = payer.consume(PAYER, 5).data.usage.usage_id
 
     result = payer.refund_use(PAYER, usage_id)
 
@@ -115,7 +131,7 @@ def test_refund_of_a_use_answers_the_new_balance_and_publishes_usage_refunded(
 
 def test_refund_of_a_trial_use_answers_the_trial_given_back(billing: Billing) -> None:
     billing.user(trial_remaining=1)
-    usage_id = billing.consume(PAYER, 5).data.response.usage_id
+    usage_id = billing.consume(PAYER, 5).data.usage.usage_id
 
     result = billing.refund_use(PAYER, usage_id)
 
@@ -126,12 +142,23 @@ def test_refund_of_a_trial_use_answers_the_trial_given_back(billing: Billing) ->
 def test_an_adjustment_is_a_bonus_or_a_correction_by_the_admin(
     payer: Billing, amount: int, kind: str, balance: int
 ) -> None:
-    response = adjust(payer, amount)
+    adjustment = adjust(payer, amount)
 
     entry = payer.tokens.entries_for(PAYER)[-1]
-    assert response == AdjustTokensResponse(
-        user_id=PAYER, transaction_id=entry.id, type=kind, amount=amount, balance=balance
+    assert adjustment == TokenAdjustment(
+        user_id=PAYER,
+        transaction_id=entry.id,
+        transaction_type=Kind(kind),
+        amount=amount,
+        balance=balance,
     )
+    assert AdjustTokensResponse.from_result(adjustment).model_dump(mode="json") == {
+        "user_id": str(PAYER),
+        "transaction_id": str(entry.id),
+        "type": kind,
+        "amount": amount,
+        "balance": balance,
+    }
     assert (entry.transaction_type, entry.created_by, entry.description) == (
         Kind(kind),
         ADMIN,
@@ -186,14 +213,14 @@ def test_configure_auto_reload_answers_the_saved_setting(billing: Billing) -> No
 
     answer = billing.configure_auto_reload_handler().handle(event).data
 
-    assert answer == AutoReloadOut(
+    assert answer == AutoReloadSettings(
         enabled=True, threshold=25, bundle_id=bundle.id, failure_count=0, disabled_reason=None
     )
     assert billing.auto_reloads.rows[PAYER].threshold == 25
 
 
-def test_no_setting_is_auto_reload_not_found() -> None:
+def test_no_setting_is_auto_reload_not_found(billing: Billing) -> None:
     with pytest.raises(NotFound) as caught:
-        auto_reload_out(None)
+        billing.auto_reload_service().settings(PAYER)
 
     assert caught.value.code == "auto_reload_not_found"

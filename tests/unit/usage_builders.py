@@ -9,6 +9,7 @@ from src.events.token_events import (
     TokensConsumeRequestedEvent,
     UsageRefundRequestedEvent,
 )
+from src.events.token_results import AutoReloadAttempt, ConsumeOutcome, UsageRefundOutcome
 from src.handlers.auto_reload_handlers import AutoReloadHandler
 from src.handlers.token_handlers import (
     AdjustTokensHandler,
@@ -22,7 +23,6 @@ from src.models.subscription import Subscription, SubscriptionStatus
 from src.models.token_bundle import TokenBundle
 from src.models.token_ledger import TokenTransactionType
 from src.providers.base import PaymentProviders
-from src.schemas.usage import AutoReloadAttempt, ConsumeOutcome, UsageRefundResponse
 from src.services.api_key_service import ApiKeyService
 from src.services.auto_reload_service import AutoReloadService
 from src.services.entitlement_service import EntitlementService
@@ -35,6 +35,7 @@ from src.services.user_service import UserService
 from tests.unit.fakes import (
     FakeApiKeyRepository,
     FakeAutoReloadRepository,
+    FakeJobQueue,
     FakeSubscriptionRepository,
     FakeTokenRepository,
     FakeUsageRepository,
@@ -53,6 +54,7 @@ class PayPerUse:
     usages: FakeUsageRepository
     api_keys: FakeApiKeyRepository
     auto_reloads: FakeAutoReloadRepository
+    job_queue: FakeJobQueue
     token_service: Callable[[], TokenService]
     token_bundle_service: Callable[[], TokenBundleService]
     invoice_service: Callable[[], InvoiceService]
@@ -88,7 +90,9 @@ class PayPerUse:
     # -- command handlers, as the container registers them -------------------------------
 
     def consume_tokens_handler(self) -> ConsumeTokensHandler:
-        return ConsumeTokensHandler(self.usage_service(), self.auto_reload_service())
+        return ConsumeTokensHandler(
+            self.usage_service(), self.auto_reload_service(), self.job_queue
+        )
 
     def refund_usage_handler(self) -> RefundUsageHandler:
         return RefundUsageHandler(self.usage_service(), self.token_service(), self.user_service())
@@ -121,7 +125,7 @@ class PayPerUse:
 
     def refund_use(
         self, user_id: uuid.UUID, usage_id: uuid.UUID, reason: str | None = "failed"
-    ) -> EventResult[UsageRefundResponse]:
+    ) -> EventResult[UsageRefundOutcome]:
         event = UsageRefundRequestedEvent(user_id=user_id, usage_id=usage_id, reason=reason)
         return self.refund_usage_handler().handle(event)
 

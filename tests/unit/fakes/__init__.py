@@ -9,6 +9,7 @@ raising ``CheckViolation``. One module per aggregate; everything is re-exported 
 
 from tests.unit.fakes.accounts import FakeIdempotencyKeyRepository, FakeUserRepository
 from tests.unit.fakes.billing import FakeInvoiceRepository
+from tests.unit.fakes.jobs import FakeJobQueue
 from tests.unit.fakes.catalog import (
     OPEN_STATUSES,
     FakeAddOnSubscriptionRepository,
@@ -36,6 +37,7 @@ __all__ = [
     "FakeCatalogRepository",
     "FakeIdempotencyKeyRepository",
     "FakeInvoiceRepository",
+    "FakeJobQueue",
     "FakePaymentProvider",
     "FakePaymentRepository",
     "FakePurchaseRepository",

@@ -1,0 +1,81 @@
+"""Tokens and usage: the token ledger, pay-per-use, entitlement and auto-reload settings.
+
+Reads users (balances belong to a user), the catalog (a reload buys a bundle) and billing
+(entitlement reads subscriptions; a failed reload closes its invoice). Starting a reload
+charges a saved card, so that one handler lives with the payments area.
+"""
+
+from dependency_injector import containers, providers
+
+from src.handlers.auto_reload_handlers import AutoReloadPaymentFailedHandler
+from src.handlers.token_handlers import (
+    AdjustTokensHandler,
+    ConfigureAutoReloadHandler,
+    ConsumeTokensHandler,
+    RefundUsageHandler,
+)
+from src.repositories.auto_reload_repository import AutoReloadRepository
+from src.repositories.base import SessionProxy
+from src.repositories.token_repository import TokenRepository
+from src.repositories.usage_repository import TokenUsageRepository
+from src.services.auto_reload_service import AutoReloadService
+from src.services.entitlement_service import EntitlementService
+from src.services.token_service import TokenService
+from src.services.usage_service import UsageService
+
+
+class TokensContainer(containers.DeclarativeContainer):
+    session: providers.Dependency[SessionProxy] = providers.Dependency()
+    users = providers.DependenciesContainer()
+    catalog = providers.DependenciesContainer()
+    billing = providers.DependenciesContainer()
+    jobs = providers.DependenciesContainer()
+
+    token_repository = providers.Factory(TokenRepository, session=session)
+    usage_repository = providers.Factory(TokenUsageRepository, session=session)
+    auto_reload_repository = providers.Factory(AutoReloadRepository, session=session)
+
+    token_service = providers.Factory(TokenService, tokens=token_repository)
+    entitlement_service = providers.Factory(
+        EntitlementService,
+        subscriptions=billing.subscription_repository,
+        users=users.user_repository,
+        tokens=token_repository,
+    )
+    usage_service = providers.Factory(
+        UsageService,
+        usages=usage_repository,
+        users=users.user_repository,
+        token_service=token_service,
+        entitlement_service=entitlement_service,
+    )
+    auto_reload_service = providers.Factory(
+        AutoReloadService,
+        reloads=auto_reload_repository,
+        token_bundle_service=catalog.token_bundle_service,
+    )
+
+    consume_tokens_handler = providers.Factory(
+        ConsumeTokensHandler,
+        usage_service=usage_service,
+        auto_reload_service=auto_reload_service,
+        job_queue=jobs.job_queue,
+    )
+    refund_usage_handler = providers.Factory(
+        RefundUsageHandler,
+        usage_service=usage_service,
+        token_service=token_service,
+        user_service=users.user_service,
+    )
+    adjust_tokens_handler = providers.Factory(
+        AdjustTokensHandler, token_service=token_service, user_service=users.user_service
+    )
+    configure_auto_reload_handler = providers.Factory(
+        ConfigureAutoReloadHandler, auto_reload_service=auto_reload_service
+    )
+    auto_reload_payment_failed_handler = providers.Factory(
+        AutoReloadPaymentFailedHandler,
+        auto_reload_service=auto_reload_service,
+        invoice_service=billing.invoice_service,
+        token_bundle_service=catalog.token_bundle_service,
+    )

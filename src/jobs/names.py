@@ -1,0 +1,10 @@
+"""Task and queue names: what a command defers by, without importing the tasks themselves."""
+
+# Periodic work and provider work run on separate queues, so a backlog of one never delays
+# the other; a worker serves every queue unless told otherwise.
+SCHEDULED_QUEUE = "scheduled"
+PROVIDER_QUEUE = "provider"
+
+AUTO_RELOAD_TASK = "auto_reload.charge"
+RETRY_STALLED_TASK = "jobs.retry_stalled"
+REMOVE_OLD_JOBS_TASK = "jobs.remove_old"
