@@ -24,4 +24,7 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/api/v1/health')"
 ENTRYPOINT ["bin/docker-entrypoint.sh"]
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--access-logfile", "-", "src.app:create_app()"]
+# The worker timeout is explicit: GUNICORN_TIMEOUT (30 s) bounds every wait a request makes
+# (pool 10 s, statements 5 s, Stripe 5 s x 2). A job worker is the same image with
+# CMD ["flask", "worker", "--concurrency", "4"] (see docker-compose.yml).
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--timeout", "30", "--graceful-timeout", "30", "--access-logfile", "-", "src.app:create_app()"]

@@ -1,13 +1,13 @@
 # Convenience targets; each is a thin wrapper over bin/ (which works without make too).
-.PHONY: install run test lint format check migrate seed bench
+.PHONY: install run worker test lint format check migrate seed bench
 
 install:          ## create .venv with the runtime and dev dependencies
 	bash -c 'source bin/_venv.sh dev'
 
-run:              ## migrate, seed and serve on http://127.0.0.1:5000
+run:              ## embedded PostgreSQL, migrate, seed, serve on :5000 with a job worker
 	bin/run
 
-test:             ## the whole test suite (PostgreSQL needed, see README)
+test:             ## the whole test suite (local PostgreSQL, or an embedded one)
 	bin/test
 
 lint:             ## black --check, flake8, mypy
@@ -19,8 +19,11 @@ format:           ## rewrite the code with black
 check:            ## lint + unit + integration, as before a commit
 	bin/pre-commit-check.sh
 
-migrate:          ## apply migrations to DATABASE_URL (default: instance/billing.db)
+migrate:          ## apply migrations to DATABASE_URL (default: the embedded server bin/run started)
 	bash -c 'source bin/_venv.sh runtime && APP_ENV=$${APP_ENV:-development} flask db upgrade'
+
+worker:           ## one more job worker on DATABASE_URL (bin/run starts one already)
+	bash -c 'source bin/_venv.sh runtime && APP_ENV=$${APP_ENV:-development} flask worker'
 
 seed:             ## seed the demo catalog (idempotent)
 	bash -c 'source bin/_venv.sh runtime && APP_ENV=$${APP_ENV:-development} flask catalog seed'

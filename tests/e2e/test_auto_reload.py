@@ -127,8 +127,7 @@ def test_only_one_reload_is_in_flight(
 
 
 def test_three_declined_reloads_switch_auto_reload_off(
-    app: BillingApp,
-    api: HttpApi, stripe_sdk: stripe.StripeClient, app_webhook: str
+    app: BillingApp, api: HttpApi, stripe_sdk: stripe.StripeClient, app_webhook: str
 ) -> None:
     user = api.register()
     save_card(api, stripe_sdk, user, "pm_card_chargeCustomerFail")

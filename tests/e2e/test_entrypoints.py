@@ -1,6 +1,7 @@
 """What operators and scripts rely on: gunicorn, the flask CLI, the run command, secrets."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -8,11 +9,15 @@ from pathlib import Path
 
 import psycopg2
 import requests
+from sqlalchemy import text
 
 from src import embedded_postgres
 from src.app import BillingApp
+from src.extensions import db
+from tests.e2e.conftest import served_env
 from tests.support.api import PASSWORD, unique_email
-from tests.support.server import ROOT, free_port, serve
+from tests.support.http_api import eventually
+from tests.support.server import ROOT, free_port, running_worker, serve
 
 
 def test_gunicorn_serves_the_factory_over_real_http(served_url: str, app: BillingApp) -> None:
@@ -139,3 +144,23 @@ def test_the_run_command_starts_postgres_the_api_and_a_worker_and_stops_them(
         )
     assert again.status_code == 200, "the account made before the restart is still there"
     assert "Generated local secrets" not in (tmp_path / "run-again.log").read_text()
+
+
+def _registered_workers(app: BillingApp) -> int:
+    with app.app_context():
+        count = db.session.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar()
+        db.session.rollback()
+    return int(count or 0)
+
+
+def test_flask_worker_runs_until_sigterm_then_deregisters(
+    app: BillingApp, database_url: str, tmp_path: Path
+) -> None:
+    before = _registered_workers(app)
+    with running_worker(served_env(database_url), tmp_path / "worker.log") as process:
+        eventually(lambda: _registered_workers(app) == before + 1, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=30)
+
+    assert exit_code == 0, (tmp_path / "worker.log").read_text()
+    assert _registered_workers(app) == before
