@@ -19,6 +19,7 @@ patching imports.
 from dependency_injector import containers, providers
 
 from src.config import Settings
+from src.containers.auto_reload import AutoReloadContainer
 from src.containers.billing import BillingContainer
 from src.containers.catalog import CatalogContainer
 from src.containers.jobs import JobsContainer
@@ -28,7 +29,9 @@ from src.containers.users import UsersContainer
 from src.events.dispatcher import ALL_NOTIFICATIONS, EventDispatcher
 from src.events.unit_of_work import SqlAlchemyUnitOfWork
 from src.extensions import db
+from src.faults import NoFaults
 from src.handlers.listeners import AuditLogListener, AutoReloadListener
+from src.intents.auto_reload import AutoReloadProcess
 from src.repositories.health_repository import HealthRepository
 
 
@@ -71,6 +74,16 @@ class Container(containers.DeclarativeContainer):
         tokens=tokens,
     )
 
+    auto_reload = providers.Container(
+        AutoReloadContainer,
+        settings=settings,
+        users=users,
+        catalog=catalog,
+        billing=billing,
+        tokens=tokens,
+        payments=payments,
+    )
+
     # Command handlers, by event name (dict form: the keys are dotted)
     command_handlers = providers.Dict(
         {
@@ -90,7 +103,9 @@ class Container(containers.DeclarativeContainer):
             "tokens.usage_refund_requested": tokens.refund_usage_handler.provider,
             "tokens.adjustment_requested": tokens.adjust_tokens_handler.provider,
             "auto_reload.configuration_requested": tokens.configure_auto_reload_handler.provider,
-            "auto_reload.requested": payments.auto_reload_handler.provider,
+            "auto_reload.plan_requested": auto_reload.plan_handler.provider,
+            "auto_reload.intent_requested": auto_reload.open_handler.provider,
+            "auto_reload.outcome_reported": auto_reload.record_outcome_handler.provider,
             "auto_reload.payment_failed": tokens.auto_reload_payment_failed_handler.provider,
             "maintenance.retention_requested": jobs.retention_handler.provider,
         }
@@ -115,4 +130,14 @@ class Container(containers.DeclarativeContainer):
         unit_of_work=unit_of_work.provider,
         command_handlers=command_handlers,
         listeners=listeners,
+    )
+
+    # Provider intents: command, provider call with no transaction open, command. The fault
+    # points do nothing unless a test overrides them (src/faults.py).
+    fault_points = providers.Singleton(NoFaults)
+    auto_reload_process = providers.Factory(
+        AutoReloadProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+        fault_points=fault_points,
     )

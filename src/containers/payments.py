@@ -10,7 +10,6 @@ from dependency_injector import containers, providers
 from pydantic import SecretStr
 
 from src.config import Settings
-from src.handlers.auto_reload_handlers import AutoReloadHandler
 from src.handlers.invoice_handlers import CancelInvoiceHandler
 from src.handlers.payment_expiry_handlers import ExpirePaymentsHandler
 from src.handlers.payment_handlers import (
@@ -136,17 +135,6 @@ class PaymentsContainer(containers.DeclarativeContainer):
         SetupPaymentMethodHandler,
         user_service=users.user_service,
         payment_providers=payment_providers,
-    )
-    auto_reload_handler = providers.Factory(
-        AutoReloadHandler,
-        auto_reload_service=tokens.auto_reload_service,
-        token_service=tokens.token_service,
-        token_bundle_service=catalog.token_bundle_service,
-        invoice_service=billing.invoice_service,
-        payment_service=payment_service,
-        user_service=users.user_service,
-        payment_providers=payment_providers,
-        expiry_minutes=settings.provided.PAYMENT_SESSION_EXPIRY_MINUTES,
     )
     cancel_invoice_handler = providers.Factory(
         CancelInvoiceHandler,

@@ -1,8 +1,8 @@
 """Tokens and usage: the token ledger, pay-per-use, entitlement and auto-reload settings.
 
 Reads users (balances belong to a user), the catalog (a reload buys a bundle) and billing
-(entitlement reads subscriptions; a failed reload closes its invoice). Starting a reload
-charges a saved card, so that one handler lives with the payments area.
+(entitlement reads subscriptions; a failed reload closes its invoice). Charging a reload
+is a provider intent that also reads payments, so it has an area of its own (auto_reload).
 """
 
 from dependency_injector import containers, providers

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from src.events.base import Command, Notification
 from src.events.token_results import (
-    AutoReloadAttempt,
     AutoReloadSettings,
     ConsumeOutcome,
     TokenAdjustment,
@@ -49,14 +48,6 @@ class AutoReloadConfigurationRequestedEvent(Command[AutoReloadSettings]):
     enabled: bool
     threshold: int
     bundle_id: uuid.UUID
-
-
-@dataclass(frozen=True, kw_only=True)
-class AutoReloadRequestedEvent(Command[AutoReloadAttempt]):
-    """Command: top the balance up from the saved card, if it is still under the threshold."""
-
-    name = "auto_reload.requested"
-    user_id: uuid.UUID
 
 
 @dataclass(frozen=True, kw_only=True)

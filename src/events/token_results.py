@@ -8,7 +8,8 @@ from src.models.auto_reload import AutoReloadSetting
 from src.models.token_ledger import TokenTransactionType
 from src.models.token_usage import UsageSource, UsageStatus
 
-AutoReloadStatus = Literal["started", "skipped", "failed"]
+# started: charged, waiting for the provider; succeeded: paid and credited already.
+AutoReloadStatus = Literal["started", "succeeded", "skipped", "failed"]
 
 
 @dataclass(frozen=True)

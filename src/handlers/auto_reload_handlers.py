@@ -1,31 +1,90 @@
-"""auto_reload.requested → a new invoice for the chosen bundle, charged off-session to the
-saved card. Tokens then arrive through the normal capture path (the provider's webhook)."""
+"""Auto-reload in three commands around the provider call (src/intents/auto_reload.py runs
+them): plan, commit the intent, record the outcome; and a late failure reported by webhook."""
 
 import uuid
 from datetime import datetime, timedelta
 
 from src.clock import utc_now
-from src.errors import ApiError
+from src.errors import ApiError, NotFound
+from src.events.auto_reload_events import (
+    AutoReloadIntent,
+    AutoReloadIntentRequestedEvent,
+    AutoReloadOutcomeReportedEvent,
+    AutoReloadPlan,
+    AutoReloadPlanRequestedEvent,
+)
 from src.events.base import EventResult, IEventHandler
-from src.events.token_events import AutoReloadPaymentFailedEvent, AutoReloadRequestedEvent
+from src.events.token_events import AutoReloadPaymentFailedEvent
 from src.events.token_results import AutoReloadAttempt
 from src.models.auto_reload import AutoReloadSetting
-from src.models.invoice import InvoiceStatus, LineItemType
-from src.providers.base import LineForProvider, PaymentProviders, PaymentStart
+from src.models.invoice import Invoice, InvoiceStatus, LineItemType
+from src.models.payment import OFF_SESSION, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
+from src.providers.base import LineForProvider, PaymentStart, RemoteStatus
 from src.services.auto_reload_service import AutoReloadService
+from src.services.capture_service import CaptureRequest, CaptureService
 from src.services.invoice_service import InvoiceService, LineItemDraft
-from src.services.payment_service import PaymentService
+from src.services.payment_service import PaymentClaim, PaymentService, existing
 from src.services.token_bundle_service import TokenBundleService
 from src.services.token_service import TokenService
 from src.services.user_service import UserService
 
-OFF_SESSION = "off_session"
+
+class _ReloadRules:
+    """What every step of a reload shares: when one is due, and how a failure is booked."""
+
+    def __init__(
+        self,
+        auto_reload_service: AutoReloadService,
+        token_service: TokenService,
+        payment_service: PaymentService,
+    ) -> None:
+        self._reloads = auto_reload_service
+        self._tokens = token_service
+        self._payments = payment_service
+
+    def reason_to_skip(self, setting: AutoReloadSetting | None) -> str | None:
+        if setting is None or not setting.enabled:
+            return "auto-reload is off"
+        in_flight = self._payments.open_auto_reload(setting.user_id)
+        if in_flight is not None and in_flight.provider_payment_intent_id is not None:
+            return "a reload is already being paid"
+        if in_flight is None and self._tokens.get_balance(setting.user_id).balance >= (
+            setting.threshold
+        ):
+            return "balance is at or above the threshold"
+        return None
 
 
-class AutoReloadHandler(IEventHandler[AutoReloadRequestedEvent, AutoReloadAttempt]):
-    """At most one reload in flight per user: the settings row is locked, and a reload whose
-    invoice is still pending blocks the next. A refused charge is counted (three in a row turn
-    auto-reload off) and its invoice cancelled; it is an outcome, not an error, so it commits."""
+class PlanAutoReloadHandler(IEventHandler[AutoReloadPlanRequestedEvent, AutoReloadPlan]):
+    """Reads only: whether a reload is due, and the customer whose saved card the provider is
+    asked for next, with no transaction open."""
+
+    def __init__(
+        self,
+        auto_reload_service: AutoReloadService,
+        token_service: TokenService,
+        payment_service: PaymentService,
+        user_service: UserService,
+        provider_name: str = "stripe",
+    ) -> None:
+        self._reloads = auto_reload_service
+        self._rules = _ReloadRules(auto_reload_service, token_service, payment_service)
+        self._users = user_service
+        self._provider_name = provider_name
+
+    def handle(self, event: AutoReloadPlanRequestedEvent) -> EventResult[AutoReloadPlan]:
+        skipped = self._rules.reason_to_skip(self._reloads.find(event.user_id))
+        if skipped is not None:
+            return EventResult(AutoReloadPlan(skipped, self._provider_name))
+        customer = self._users.customer_id(self._users.get(event.user_id), self._provider_name)
+        return EventResult(AutoReloadPlan(None, self._provider_name, customer))
+
+
+class OpenAutoReloadHandler(IEventHandler[AutoReloadIntentRequestedEvent, AutoReloadIntent]):
+    """Commits the intent: the reload's invoice and its pending off-session payment (whose id
+    is the provider's idempotency key). At most one is in flight per user (the settings row is
+    locked, and a unique index backs it). A run that finds the one a previous run committed
+    without provider ids hands it back, to be looked for at the provider before any new call."""
 
     def __init__(
         self,
@@ -35,37 +94,37 @@ class AutoReloadHandler(IEventHandler[AutoReloadRequestedEvent, AutoReloadAttemp
         invoice_service: InvoiceService,
         payment_service: PaymentService,
         user_service: UserService,
-        payment_providers: PaymentProviders,
         expiry_minutes: int,
         provider_name: str = "stripe",
     ) -> None:
         self._reloads = auto_reload_service
-        self._tokens = token_service
+        self._rules = _ReloadRules(auto_reload_service, token_service, payment_service)
         self._bundles = token_bundle_service
         self._invoices = invoice_service
         self._payments = payment_service
         self._users = user_service
-        self._providers = payment_providers
         self._expiry = timedelta(minutes=expiry_minutes)
         self._provider_name = provider_name
 
-    def handle(self, event: AutoReloadRequestedEvent) -> EventResult[AutoReloadAttempt]:
+    def handle(self, event: AutoReloadIntentRequestedEvent) -> EventResult[AutoReloadIntent]:
         setting = self._reloads.lock(event.user_id)
-        skipped = self._reason_to_skip(setting)
+        skipped = self._rules.reason_to_skip(setting)
         if skipped is not None or setting is None:
-            return EventResult(AutoReloadAttempt("skipped", skipped))
+            return EventResult(AutoReloadIntent(AutoReloadAttempt("skipped", skipped)))
+        user = self._users.get(event.user_id)
+        customer = self._users.customer_id(user, self._provider_name)
+        unfinished = self._payments.open_auto_reload(user.id)
+        if unfinished is not None and unfinished.invoice_id is not None:
+            invoice = self._invoices.get_for_capture(unfinished.invoice_id)
+            start = self._start(unfinished.id, invoice, customer, event.card)
+            return EventResult(AutoReloadIntent(None, start, existing(unfinished), resumed=True))
         now = utc_now()
-        provider = self._providers.get(self._provider_name)
-        user = self._users.get_locked(event.user_id)
-        customer = self._users.customer_id(user, provider.name)
+        if event.card is None:
+            return self._failed(setting, "No saved payment method.", now)
         try:
             bundle = self._bundles.get_active(setting.bundle_id)
-            card = provider.saved_payment_method(customer)
         except ApiError as error:
             return self._failed(setting, error.message, now)
-        if card is None:
-            return self._failed(setting, "No saved payment method.", now)
-
         purchase = self._bundles.create_purchase(user.id, bundle, 1)
         draft = LineItemDraft(
             item_type=LineItemType.TOKEN_BUNDLE,
@@ -76,56 +135,139 @@ class AutoReloadHandler(IEventHandler[AutoReloadRequestedEvent, AutoReloadAttemp
             currency=bundle.currency,
         )
         invoice = self._invoices.create_invoice(user.id, [draft])
-        payment = self._payments.open(invoice, provider.name, OFF_SESSION, now + self._expiry)
+        payment = self._payments.open(invoice, self._provider_name, OFF_SESSION, now + self._expiry)
         self._reloads.record_attempt(setting, invoice.id, now)
-        try:
-            started = provider.start_payment(
-                PaymentStart(
-                    payment_id=payment.id,
-                    invoice_id=invoice.id,
-                    invoice_number=invoice.number,
-                    user_id=user.id,
-                    amount=invoice.total_amount,
-                    currency=invoice.currency,
-                    customer_id=customer,
-                    lines=(LineForProvider(draft.description, 1, bundle.price),),
-                    saved_payment_method=card,
-                )
-            )
-        except ApiError as error:
-            self._payments.fail(payment, error.code, error.message, "auto_reload")
-            self._invoices.cancel(invoice.id, user.id, now)
-            self._bundles.cancel_purchase(purchase.id)
-            setting.in_flight_invoice_id = None
-            return self._failed(setting, error.message, now)
-        self._payments.attach(payment, started)
-        self._reloads.record_success(setting)
-        return EventResult(AutoReloadAttempt("started", None, invoice.id))
+        start = self._start(payment.id, invoice, customer, event.card)
+        return EventResult(AutoReloadIntent(None, start, existing(payment)))
 
-    def _reason_to_skip(self, setting: AutoReloadSetting | None) -> str | None:
-        if setting is None or not setting.enabled:
-            return "auto-reload is off"
-        if self._tokens.get_balance(setting.user_id).balance >= setting.threshold:
-            return "balance is at or above the threshold"
-        if setting.in_flight_invoice_id is not None and self._still_paying(
-            setting.in_flight_invoice_id
-        ):
-            return "a reload is already being paid"
-        return None
-
-    def _still_paying(self, invoice_id: uuid.UUID) -> bool:
-        """In flight: the reload invoice is pending and a payment of it is still open (a
-        payment that failed later no longer holds the next reload back)."""
-        invoice = self._invoices.find(invoice_id)
-        if invoice is None or invoice.status is not InvoiceStatus.PENDING:
-            return False
-        return bool(self._payments.open_payments(invoice_id))
+    @staticmethod
+    def _start(
+        payment_id: uuid.UUID, invoice: Invoice, customer: str | None, card: str | None
+    ) -> PaymentStart:
+        return PaymentStart(
+            payment_id=payment_id,
+            invoice_id=invoice.id,
+            invoice_number=invoice.number,
+            user_id=invoice.user_id,
+            amount=invoice.total_amount,
+            currency=invoice.currency,
+            customer_id=customer,
+            lines=tuple(
+                LineForProvider(line.description, line.quantity, line.unit_price)
+                for line in invoice.line_items
+            ),
+            saved_payment_method=card,
+        )
 
     def _failed(
         self, setting: AutoReloadSetting, reason: str, now: datetime
-    ) -> EventResult[AutoReloadAttempt]:
+    ) -> EventResult[AutoReloadIntent]:
         self._reloads.record_failure(setting, reason, now)
-        return EventResult(AutoReloadAttempt("failed", reason))
+        return EventResult(AutoReloadIntent(AutoReloadAttempt("failed", reason)))
+
+
+class RecordAutoReloadOutcomeHandler(
+    IEventHandler[AutoReloadOutcomeReportedEvent, AutoReloadAttempt]
+):
+    """Records what the provider said. Paid at once → captured through the same capture as the
+    webhook (whose later delivery is a duplicate); refused or cancelled → the payment failed,
+    the invoice is cancelled and the failure counted; still open → the provider ids are kept and
+    the reload stays in flight until the provider reports a terminal state. Locks in capture's
+    order (invoice, payment, then the settings row), and changes nothing once the payment is no
+    longer open (a webhook or the janitor came first)."""
+
+    def __init__(
+        self,
+        auto_reload_service: AutoReloadService,
+        invoice_service: InvoiceService,
+        payment_service: PaymentService,
+        token_bundle_service: TokenBundleService,
+        capture_service: CaptureService,
+    ) -> None:
+        self._reloads = auto_reload_service
+        self._invoices = invoice_service
+        self._payments = payment_service
+        self._bundles = token_bundle_service
+        self._capture = capture_service
+
+    def handle(self, event: AutoReloadOutcomeReportedEvent) -> EventResult[AutoReloadAttempt]:
+        known = self._payments.get(event.payment_id)
+        if known.invoice_id is None or known.user_id is None:
+            raise NotFound("payment")
+        invoice = self._invoices.get_for_capture(known.invoice_id)
+        payment = self._payments.get_locked(event.payment_id)
+        setting = self._reloads.lock(known.user_id)
+        if payment.status not in OPEN_PAYMENT_STATUSES:
+            return EventResult(self._settled(payment))
+        now = utc_now()
+        remote = event.remote
+        if (
+            event.declined is not None
+            or remote is None
+            or remote.status
+            in (
+                RemoteStatus.FAILED,
+                RemoteStatus.CANCELLED,
+                RemoteStatus.NOT_FOUND,
+            )
+        ):
+            reason = event.declined or (remote.failure_message if remote else None)
+            reason = reason or "The payment did not go through."
+            code = event.decline_code or "auto_reload_failed"
+            self._close_failed(payment, invoice, setting, code, reason, now)
+            return EventResult(AutoReloadAttempt("failed", reason, invoice.id))
+        intent_id = remote.payment_intent_id or event.payment_intent_id
+        payment.provider_payment_intent_id = payment.provider_payment_intent_id or intent_id
+        payment.provider_reference = payment.provider_reference or intent_id
+        if remote.status is RemoteStatus.SUCCEEDED:
+            outcome, notifications = self._capture.capture(
+                CaptureRequest(
+                    invoice_id=invoice.id,
+                    claim=PaymentClaim(
+                        provider=payment.provider,
+                        reference=intent_id or str(payment.id),
+                        amount=remote.amount if remote.amount is not None else payment.amount,
+                        currency=remote.currency or payment.currency,
+                    ),
+                    payment_id=payment.id,
+                    payment_intent_id=intent_id,
+                    charge_id=remote.charge_id,
+                )
+            )
+            if setting is not None:
+                self._reloads.record_success(setting)
+                setting.in_flight_invoice_id = None
+            attempt = AutoReloadAttempt("succeeded", None, invoice.id)
+            return EventResult(attempt, tuple(notifications))
+        if remote.status is RemoteStatus.PROCESSING:
+            self._payments.move(payment, PaymentStatus.PROCESSING, "processing at the provider")
+        if setting is not None:
+            self._reloads.record_success(setting)  # the provider took the charge
+        return EventResult(AutoReloadAttempt("started", None, invoice.id))
+
+    def _close_failed(
+        self,
+        payment: Payment,
+        invoice: Invoice,
+        setting: AutoReloadSetting | None,
+        code: str,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        self._payments.fail(payment, code, reason, "auto_reload")
+        if invoice.status is InvoiceStatus.PENDING:
+            self._invoices.cancel(invoice.id, invoice.user_id, now)
+            for line in invoice.line_items:
+                self._bundles.cancel_purchase(line.item_id)
+        if setting is not None:
+            setting.in_flight_invoice_id = None
+            self._reloads.record_failure(setting, reason, now)
+
+    @staticmethod
+    def _settled(payment: Payment) -> AutoReloadAttempt:
+        if payment.status is PaymentStatus.COMPLETED:
+            return AutoReloadAttempt("succeeded", None, payment.invoice_id)
+        return AutoReloadAttempt("failed", payment.error_message, payment.invoice_id)
 
 
 class AutoReloadPaymentFailedHandler(IEventHandler[AutoReloadPaymentFailedEvent, bool]):

@@ -17,7 +17,6 @@ from procrastinate import JobContext
 
 from src.errors import ApiError
 from src.events.base import Command
-from src.events.token_events import AutoReloadRequestedEvent
 from src.jobs.names import (
     AUTO_RELOAD_TASK,
     PROVIDER_QUEUE,
@@ -69,9 +68,11 @@ def emit(context: JobContext, command: Command[Any]) -> Any:
 
 
 def charge_auto_reload(context: JobContext, user_id: str) -> None:
-    """A consume left the balance under the user's threshold: buy their reload bundle."""
-    attempt = emit(context, AutoReloadRequestedEvent(user_id=uuid.UUID(user_id)))
-    logger.info("auto-reload for %s: %s", user_id, attempt)
+    """A consume left the balance under the user's threshold: buy their reload bundle (the
+    provider intent's three steps; a retry of this job converges on the same payment)."""
+    app = flask_app(context)
+    with app.app_context():
+        app.container.auto_reload_process().run(uuid.UUID(user_id))
 
 
 def periodic_command(work: DueWork) -> Any:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.clock import utc_now
@@ -50,6 +50,16 @@ ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.REFUNDED: frozenset(),
 }
 OPEN_PAYMENT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
+# The method of an auto-reload's payment: charged off-session to the saved card.
+OFF_SESSION = "off_session"
+
+
+class RefundStatus(StrEnum):
+    """A refund is an intent first (``requested``), then what the provider answered."""
+
+    REQUESTED = "requested"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class Payment(IdMixin, TimestampMixin, Base):
@@ -71,6 +81,15 @@ class Payment(IdMixin, TimestampMixin, Base):
         Index("ix_payments_session", "provider_session_id"),
         Index("ix_payments_charge", "provider_charge_id"),
         Index("ix_payments_status_created", "status", "created_at"),
+        # One auto-reload in flight per user, until the provider reports a terminal state.
+        Index(
+            "uq_payments_open_auto_reload",
+            "user_id",
+            unique=True,
+            postgresql_where=text(
+                f"method = '{OFF_SESSION}' AND status IN ('pending', 'processing')"
+            ),
+        ),
     )
 
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoices.id"))
@@ -117,7 +136,10 @@ class PaymentRefund(IdMixin, Base):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("tokens_reversed >= 0 AND tokens_shortfall >= 0", name="tokens_counts"),
         UniqueConstraint("provider_refund_id"),
+        # An admin's retry with the same Idempotency-Key finds the refund it asked for.
+        UniqueConstraint("payment_id", "idempotency_key"),
         Index("ix_payment_refunds_payment", "payment_id"),
+        Index("ix_payment_refunds_status", "status", "created_at"),
     )
 
     payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"))
@@ -129,6 +151,13 @@ class PaymentRefund(IdMixin, Base):
     tokens_reversed: Mapped[int] = mapped_column(default=0)
     tokens_shortfall: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    status: Mapped[RefundStatus] = mapped_column(
+        status_enum(RefundStatus, "refund_status"), default=RefundStatus.SUCCEEDED
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    force: Mapped[bool] = mapped_column(default=False)
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime | None]
 
 
 class WebhookEvent(IdMixin, Base):

@@ -52,6 +52,9 @@ class StartedPayment:
     session_id: str | None = None
     client_secret: str | None = None
     checkout_url: str | None = None
+    # Where the provider says the payment stands right after starting it (an off-session
+    # charge confirms at once): None when it only waits for the customer.
+    remote: "RemotePayment | None" = None
 
 
 class ProviderEventKind(StrEnum):
@@ -101,6 +104,9 @@ class RemoteStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # The provider has no payment for this intent: it was never started (the request died
+    # between committing the intent and calling the provider).
+    NOT_FOUND = "not_found"
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,10 @@ class PaymentProvider(ABC):
 
     @abstractmethod
     def fetch_payment(self, existing: ExistingPayment) -> RemotePayment:
-        """Ask the provider for the payment's current state (webhook lost? recover here)."""
+        """Ask the provider for the payment's current state (webhook lost? recover here).
+
+        Without provider ids the payment is looked up by the intent id sent as metadata
+        (``payment_id``): ``NOT_FOUND`` means the provider never started it."""
 
     @abstractmethod
     def refund(self, existing: ExistingPayment, amount: Decimal, refund_key: str) -> ProviderRefund:

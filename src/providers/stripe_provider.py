@@ -117,6 +117,7 @@ class StripeProvider(PaymentProvider):
             provider_payment_id=str(intent.id),
             payment_intent_id=str(intent.id),
             client_secret=intent.client_secret,
+            remote=self._remote_state(intent) if start.saved_payment_method else None,
         )
 
     def _start_checkout_session(self, start: PaymentStart) -> StartedPayment:
@@ -264,9 +265,32 @@ class StripeProvider(PaymentProvider):
                 expired = session.status == "expired"
                 return RemotePayment(RemoteStatus.CANCELLED if expired else RemoteStatus.PENDING)
         if intent_id is None:
-            return RemotePayment(RemoteStatus.PENDING)
+            found = self._find_intent(client, existing.payment_id)
+            if found is None:
+                return RemotePayment(RemoteStatus.NOT_FOUND)
+            return self._remote_state(found)
         intent = self._call(lambda: client.v1.payment_intents.retrieve(str(intent_id)))
         return self._remote_state(intent)
+
+    def _find_intent(self, client: stripe.StripeClient, payment_id: uuid.UUID) -> Any | None:
+        """The PaymentIntent created for our payment, found by its metadata: Stripe's search,
+        or (where search is missing, as in localstripe) a scan of the latest intents. Stripe
+        forgets idempotency keys after 24 hours, so this, not the key, prevents a second one."""
+        query = f"metadata['payment_id']:'{payment_id}'"
+        try:
+            found = client.v1.payment_intents.search(params={"query": query, "limit": 1})
+            return found.data[0] if found.data else None
+        except stripe.InvalidRequestError as error:
+            if error.http_status != 404:
+                raise ProviderError("The payment provider refused the lookup.") from error
+        latest = self._call(lambda: client.v1.payment_intents.list(params={"limit": 100}))
+        wanted = str(payment_id)
+        for intent in latest.auto_paging_iter():
+            metadata = intent["metadata"] if "metadata" in intent else None
+            if metadata is not None and "payment_id" in metadata:
+                if metadata["payment_id"] == wanted:
+                    return intent
+        return None
 
     @staticmethod
     def _remote_state(intent: Any) -> RemotePayment:

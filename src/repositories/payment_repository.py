@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 
 from src.models.payment import (
+    OFF_SESSION,
     OPEN_PAYMENT_STATUSES,
     Payment,
     PaymentRefund,
@@ -56,6 +57,15 @@ class PaymentRepository:
             )
             .order_by(Payment.created_at.desc())
             .limit(1)
+        )
+        return self._session.scalar(query)
+
+    def find_open_auto_reload(self, user_id: uuid.UUID) -> Payment | None:
+        """The user's auto-reload payment in flight (at most one: a unique partial index)."""
+        query = select(Payment).where(
+            Payment.user_id == user_id,
+            Payment.method == OFF_SESSION,
+            Payment.status.in_(OPEN_PAYMENT_STATUSES),
         )
         return self._session.scalar(query)
 

@@ -1,4 +1,4 @@
-"""Auto-reload settings and their bookkeeping (the reload itself is a handler's job)."""
+"""Auto-reload settings and their bookkeeping (the reload itself: src/intents/auto_reload.py)."""
 
 import uuid
 from datetime import datetime
@@ -23,6 +23,9 @@ class AutoReloadService:
         if setting is None:
             raise NotFound("auto_reload", "Auto-reload is not configured.")
         return AutoReloadSettings.of(setting)
+
+    def find(self, user_id: uuid.UUID) -> AutoReloadSetting | None:
+        return self._reloads.get(user_id)
 
     def lock(self, user_id: uuid.UUID) -> AutoReloadSetting | None:
         return self._reloads.get(user_id, for_update=True)

@@ -131,6 +131,9 @@ class PaymentService:
     def find_open(self, invoice_id: uuid.UUID, provider: str) -> Payment | None:
         return self._payments.find_open(invoice_id, provider)
 
+    def open_auto_reload(self, user_id: uuid.UUID) -> Payment | None:
+        return self._payments.find_open_auto_reload(user_id)
+
     def open_payments(self, invoice_id: uuid.UUID) -> list[Payment]:
         open_statuses = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
         return [p for p in self._payments.list_for_invoice(invoice_id) if p.status in open_statuses]

@@ -49,6 +49,17 @@ def save_card(api: HttpApi, sdk: stripe.StripeClient, user: HttpUser, card: str)
     )
 
 
+def three_d_secure_card(sdk: stripe.StripeClient) -> str:
+    """A card whose off-session charge needs the customer: the PaymentIntent stays open."""
+    card = sdk.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    return str(card.id)
+
+
 def fund(api: HttpApi, sdk: stripe.StripeClient, user: HttpUser, tokens: int) -> None:
     invoice = api.checkout_bundle(user, tokens)
     started = api.pay(user, invoice["id"])
@@ -102,28 +113,49 @@ def test_a_low_balance_reloads_from_the_saved_card(
     assert settings(api, user)["failure_count"] == 0
 
 
-def test_only_one_reload_is_in_flight(
+def test_a_reload_paid_at_once_credits_without_waiting_for_the_webhook(
     app: BillingApp,
     api: HttpApi,
     stripe_sdk: stripe.StripeClient,
     localstripe_url: str,
-    stripe_app_url: str,
     app_webhook: str,
 ) -> None:
+    """Stripe answers the off-session charge ``succeeded``: captured then (one payment, one
+    credit); the webhook, silenced here, would have been a duplicate."""
     user = api.register()
     save_card(api, stripe_sdk, user, "pm_card_visa")
     fund(api, stripe_sdk, user, 50)
-    localstripe.silence_webhook(localstripe_url, app_webhook)  # the reload stays unconfirmed
+    localstripe.silence_webhook(localstripe_url, app_webhook)
+    configure(api, user, threshold=40, tokens=100)
+
+    for i in range(4):
+        use_and_settle(app, api, user, 5, f"small-{i}")  # 45, 40, 35 (+100 at once), 130
+
+    reload_payments = [p for p in api.payments(user) if p["amount"] == "89.00"]
+    assert [p["status"] for p in reload_payments] == ["completed"]
+    assert api.balance(user) == 130
+
+
+def test_only_one_reload_is_in_flight(
+    app: BillingApp,
+    api: HttpApi,
+    stripe_sdk: stripe.StripeClient,
+    app_webhook: str,
+) -> None:
+    """A card that needs the customer (3-D Secure) leaves the reload open at Stripe: it stays
+    in flight, and later uses under the threshold start no second one."""
+    user = api.register()
+    save_card(api, stripe_sdk, user, three_d_secure_card(stripe_sdk))
+    fund(api, stripe_sdk, user, 50)
     configure(api, user, threshold=40, tokens=100)
 
     for i in range(4):
         use_and_settle(app, api, user, 5, f"small-{i}")  # 45, 40, 35, 30: three under 40
 
     reload_payments = [p for p in api.payments(user) if p["amount"] == "89.00"]
-    assert len(reload_payments) == 1
+    assert [p["status"] for p in reload_payments] == ["pending"]
     assert api.balance(user) == 30
-    verified = api.verify(user, reload_payments[0]["id"]).json()
-    assert verified["captured"] is True and api.balance(user) == 130
+    assert settings(api, user)["failure_count"] == 0
 
 
 def test_three_declined_reloads_switch_auto_reload_off(
@@ -154,11 +186,11 @@ def test_a_reload_declined_later_is_counted_and_does_not_block_the_next(
     app_webhook: str,
 ) -> None:
     user = api.register()
-    save_card(api, stripe_sdk, user, "pm_card_visa")
+    save_card(api, stripe_sdk, user, three_d_secure_card(stripe_sdk))
     fund(api, stripe_sdk, user, 50)
     localstripe.silence_webhook(localstripe_url, app_webhook)
     configure(api, user, threshold=40, tokens=100)
-    use_and_settle(app, api, user, 15, "first-dip")  # 35 < 40: a reload starts, never confirmed
+    use_and_settle(app, api, user, 15, "first-dip")  # 35 < 40: a reload starts, needs 3-D Secure
     reload = next(p for p in api.payments(user) if p["amount"] == "89.00")
 
     failure = {

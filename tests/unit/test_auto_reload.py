@@ -1,4 +1,5 @@
-"""AutoReloadHandler over the fakes and FakePaymentProvider, and the listener that starts it."""
+"""The auto-reload process (plan, intent, provider call, outcome) over the fakes and
+FakePaymentProvider, and the listener that hands it late failures."""
 
 import uuid
 from collections.abc import Mapping
@@ -7,20 +8,19 @@ from typing import TypeVar
 
 import pytest
 
-from src.errors import ProviderError
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentFailureReportedEvent
 from src.events.token_events import AutoReloadNeededEvent, TokensConsumedEvent
-from src.handlers.auto_reload_handlers import OFF_SESSION
 from src.handlers.listeners import AutoReloadListener
 from src.models.auto_reload import AutoReloadSetting
 from src.models.invoice import InvoiceStatus, LineItemType
-from src.models.payment import PaymentStatus
+from src.models.payment import OFF_SESSION, PaymentStatus
+from src.providers.base import ProviderDeclined
 from src.models.token_bundle import PurchaseStatus
 from tests.unit.builders import PAYER, Billing
 from tests.unit.fakes import FakeUnitOfWork
 
-DECLINED = ProviderError("The card was declined.", code="card_declined")
+DECLINED = ProviderDeclined("The card was declined.", code="card_declined")
 RowT = TypeVar("RowT")
 
 
@@ -64,7 +64,7 @@ def test_a_reload_invoices_the_bundle_and_charges_the_saved_card_off_session(
     )
     assert setting.in_flight_invoice_id == invoice.id and setting.last_attempt_at is not None
     assert (setting.failure_count, setting.enabled) == (0, True)
-    assert billing.auto_reloads.locked == [PAYER]
+    assert billing.auto_reloads.locked == [PAYER, PAYER]  # the intent, then the outcome
     assert billing.balance(PAYER) == 5  # the tokens come with the capture, not now
 
 
@@ -170,6 +170,10 @@ def test_once_the_reload_invoice_is_settled_the_next_reload_starts(
     first = billing.reload(PAYER)
     assert first.invoice_id is not None
     billing.invoices.rows[first.invoice_id].status = settled
+    # The provider reported a terminal state: paid, or the payment was cancelled.
+    only(billing.payments.rows).status = (
+        PaymentStatus.COMPLETED if settled is InvoiceStatus.PAID else PaymentStatus.CANCELLED
+    )
 
     second = billing.reload(PAYER)
 
@@ -199,7 +203,7 @@ def test_a_reload_whose_payment_failed_later_does_not_block_the_next(
 
 
 def dispatcher_for(billing: Billing, uow: FakeUnitOfWork) -> EventDispatcher:
-    return EventDispatcher(uow.factory, {"auto_reload.requested": billing.auto_reload_handler}, {})
+    return EventDispatcher(uow.factory, {}, {})
 
 
 def test_the_listener_leaves_reloads_to_the_job(

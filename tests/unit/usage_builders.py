@@ -2,15 +2,19 @@
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
-from src.events.base import EventResult
-from src.events.token_events import (
-    AutoReloadRequestedEvent,
-    TokensConsumeRequestedEvent,
-    UsageRefundRequestedEvent,
-)
+from src.events.base import EventResult, IEventHandler
+from src.events.dispatcher import EventDispatcher
+from src.events.token_events import TokensConsumeRequestedEvent, UsageRefundRequestedEvent
 from src.events.token_results import AutoReloadAttempt, ConsumeOutcome, UsageRefundOutcome
-from src.handlers.auto_reload_handlers import AutoReloadHandler
+from src.faults import NoFaults
+from src.handlers.auto_reload_handlers import (
+    OpenAutoReloadHandler,
+    PlanAutoReloadHandler,
+    RecordAutoReloadOutcomeHandler,
+)
+from src.intents.auto_reload import AutoReloadProcess
 from src.handlers.token_handlers import (
     AdjustTokensHandler,
     ConfigureAutoReloadHandler,
@@ -25,6 +29,7 @@ from src.models.token_ledger import TokenTransactionType
 from src.providers.base import PaymentProviders
 from src.services.api_key_service import ApiKeyService
 from src.services.auto_reload_service import AutoReloadService
+from src.services.capture_service import CaptureService
 from src.services.entitlement_service import EntitlementService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService
@@ -33,6 +38,7 @@ from src.services.token_service import LedgerReference, TokenService
 from src.services.usage_service import UsageService
 from src.services.user_service import UserService
 from tests.unit.fakes import (
+    FakeUnitOfWork,
     FakeApiKeyRepository,
     FakeAutoReloadRepository,
     FakeJobQueue,
@@ -61,6 +67,7 @@ class PayPerUse:
     payment_service: Callable[[], PaymentService]
     user_service: Callable[[], UserService]
     payment_providers: Callable[[], PaymentProviders]
+    capture_service: Callable[[], CaptureService]
     bundle: Callable[..., TokenBundle]
     subscription: Callable[..., Subscription]
 
@@ -103,17 +110,35 @@ class PayPerUse:
     def configure_auto_reload_handler(self) -> ConfigureAutoReloadHandler:
         return ConfigureAutoReloadHandler(self.auto_reload_service())
 
-    def auto_reload_handler(self) -> AutoReloadHandler:
-        return AutoReloadHandler(
-            auto_reload_service=self.auto_reload_service(),
-            token_service=self.token_service(),
-            token_bundle_service=self.token_bundle_service(),
-            invoice_service=self.invoice_service(),
-            payment_service=self.payment_service(),
-            user_service=self.user_service(),
-            payment_providers=self.payment_providers(),
-            expiry_minutes=RELOAD_EXPIRY_MINUTES,
-        )
+    def auto_reload_process(self) -> AutoReloadProcess:
+        """The process over a dispatcher of its three handlers (as the root container wires
+        it); each command runs in a fake unit of work."""
+        handlers: dict[str, Callable[[], IEventHandler[Any, Any]]] = {
+            "auto_reload.plan_requested": lambda: PlanAutoReloadHandler(
+                self.auto_reload_service(),
+                self.token_service(),
+                self.payment_service(),
+                self.user_service(),
+            ),
+            "auto_reload.intent_requested": lambda: OpenAutoReloadHandler(
+                self.auto_reload_service(),
+                self.token_service(),
+                self.token_bundle_service(),
+                self.invoice_service(),
+                self.payment_service(),
+                self.user_service(),
+                expiry_minutes=RELOAD_EXPIRY_MINUTES,
+            ),
+            "auto_reload.outcome_reported": lambda: RecordAutoReloadOutcomeHandler(
+                self.auto_reload_service(),
+                self.invoice_service(),
+                self.payment_service(),
+                self.token_bundle_service(),
+                self.capture_service(),
+            ),
+        }
+        dispatcher = EventDispatcher(FakeUnitOfWork().factory, handlers, {})
+        return AutoReloadProcess(lambda: dispatcher, self.payment_providers(), NoFaults())
 
     # -- commands and rows ---------------------------------------------------------------
 
@@ -130,7 +155,7 @@ class PayPerUse:
         return self.refund_usage_handler().handle(event)
 
     def reload(self, user_id: uuid.UUID) -> AutoReloadAttempt:
-        return self.auto_reload_handler().handle(AutoReloadRequestedEvent(user_id=user_id)).data
+        return self.auto_reload_process().run(user_id)
 
     def grant(self, user_id: uuid.UUID, tokens: int) -> None:
         """``tokens`` bought earlier (a purchase entry of its own)."""

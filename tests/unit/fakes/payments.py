@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from src.models.payment import (
+    OFF_SESSION,
     OPEN_PAYMENT_STATUSES,
     Payment,
     PaymentRefund,
@@ -66,6 +67,16 @@ class FakePaymentRepository:
             and row.status in OPEN_PAYMENT_STATUSES
         )
         return rows[-1] if rows else None
+
+    def find_open_auto_reload(self, user_id: uuid.UUID) -> Payment | None:
+        rows = [
+            row
+            for row in self.rows.values()
+            if row.user_id == user_id
+            and row.method == OFF_SESSION
+            and row.status in OPEN_PAYMENT_STATUSES
+        ]
+        return rows[0] if rows else None
 
     def find_by_provider_ids(
         self, provider: str, payment_intent_id: str | None, charge_id: str | None

@@ -1,0 +1,86 @@
+"""The auto-reload process, run by the ``auto_reload.charge`` job.
+
+1. plan (reads): is a reload due, and whose card? 2. ask the provider for the saved card.
+3. commit the intent (invoice + pending payment) or find the one a previous run committed.
+4. call the provider with the payment id as idempotency key, after looking for the effect of a
+   previous call (Stripe forgets keys after 24 hours, localstripe ignores them).
+5. record the outcome: paid → captured at once; refused → failed and counted; open → in flight.
+No transaction is open during 2 and 4. A crash anywhere is retried by the job engine, and the
+retry converges on the same single payment (or none); the janitor resolves what is left.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from src.events.auto_reload_events import (
+    AutoReloadIntentRequestedEvent,
+    AutoReloadOutcomeReportedEvent,
+    AutoReloadPlanRequestedEvent,
+)
+from src.events.dispatcher import EventDispatcher
+from src.events.token_results import AutoReloadAttempt
+from src.faults import FaultPoints
+from src.providers.base import PaymentProviders, ProviderDeclined, RemotePayment, RemoteStatus
+
+logger = logging.getLogger(__name__)
+FLOW = "auto_reload"
+
+
+class AutoReloadProcess:
+    def __init__(
+        self,
+        dispatcher_factory: Callable[[], EventDispatcher],
+        payment_providers: PaymentProviders,
+        fault_points: FaultPoints,
+    ) -> None:
+        self._dispatcher = dispatcher_factory
+        self._providers = payment_providers
+        self._faults = fault_points
+
+    def run(self, user: uuid.UUID) -> AutoReloadAttempt:
+        plan = self._dispatcher().emit(AutoReloadPlanRequestedEvent(user_id=user)).data
+        if plan.skip_reason is not None:
+            return AutoReloadAttempt("skipped", plan.skip_reason)
+        provider = self._providers.get(plan.provider)
+        card = provider.saved_payment_method(plan.customer_id) if plan.customer_id else None
+
+        intent = self._dispatcher().emit(AutoReloadIntentRequestedEvent(user_id=user, card=card))
+        if intent.data.attempt is not None or intent.data.start is None:
+            return intent.data.attempt or AutoReloadAttempt("skipped", None)
+        start, existing = intent.data.start, intent.data.existing
+        assert existing is not None
+
+        self._faults.reached(f"{FLOW}.before_provider_call")
+        remote: RemotePayment | None = None
+        declined: str | None = None
+        decline_code: str | None = None
+        intent_id: str | None = None
+        if intent.data.resumed:
+            found = provider.fetch_payment(existing)
+            if found.status is not RemoteStatus.NOT_FOUND:
+                remote = found
+        if remote is None and start.saved_payment_method is None:
+            declined = "No saved payment method."
+        elif remote is None:
+            try:
+                started = provider.start_payment(start)
+                remote, intent_id = started.remote, started.payment_intent_id
+                if remote is None:
+                    remote = RemotePayment(RemoteStatus.PENDING, payment_intent_id=intent_id)
+            except ProviderDeclined as error:
+                declined, decline_code = error.message, error.code
+        self._faults.reached(f"{FLOW}.after_provider_call")
+
+        outcome = self._dispatcher().emit(
+            AutoReloadOutcomeReportedEvent(
+                payment_id=start.payment_id,
+                remote=remote,
+                payment_intent_id=intent_id,
+                declined=declined,
+                decline_code=decline_code,
+            )
+        )
+        self._faults.reached(f"{FLOW}.after_outcome_commit")
+        logger.info("auto-reload for %s: %s", user, outcome.data)
+        return outcome.data
