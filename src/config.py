@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     STRIPE_WEBHOOK_SECRET: SecretStr | None = None
     STRIPE_API_BASE: str | None = None
     PAYMENT_SESSION_EXPIRY_MINUTES: int = Field(default=30, ge=1)
+    # The janitor resolves provider intents left without an outcome for this long.
+    JANITOR_AFTER_MINUTES: int = Field(default=5, ge=1)
     # Where Stripe Checkout sends the customer back (the frontend's pages).
     CHECKOUT_SUCCESS_URL: str = (
         "http://127.0.0.1:5000/checkout/success?session_id={CHECKOUT_SESSION_ID}"

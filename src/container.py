@@ -23,7 +23,9 @@ from src.containers.auto_reload import AutoReloadContainer
 from src.containers.billing import BillingContainer
 from src.containers.catalog import CatalogContainer
 from src.containers.jobs import JobsContainer
+from src.containers.payment_processes import PaymentProcessesContainer
 from src.containers.payments import PaymentsContainer
+from src.containers.refunds import RefundsContainer
 from src.containers.tokens import TokensContainer
 from src.containers.users import UsersContainer
 from src.events.dispatcher import ALL_NOTIFICATIONS, EventDispatcher
@@ -32,6 +34,11 @@ from src.extensions import db
 from src.faults import NoFaults
 from src.handlers.listeners import AuditLogListener, AutoReloadListener
 from src.intents.auto_reload import AutoReloadProcess
+from src.intents.invoice_cancel import InvoiceCancelProcess
+from src.intents.payment_start import PaymentStartProcess
+from src.intents.payment_verify import PaymentVerifyProcess
+from src.intents.refund import RefundProcess
+from src.intents.reconcile import ExpiryProcess, JanitorProcess, PaymentResolver
 from src.repositories.health_repository import HealthRepository
 
 
@@ -83,6 +90,15 @@ class Container(containers.DeclarativeContainer):
         tokens=tokens,
         payments=payments,
     )
+    refunds = providers.Container(RefundsContainer, billing=billing, payments=payments, jobs=jobs)
+    payment_processes = providers.Container(
+        PaymentProcessesContainer,
+        settings=settings,
+        users=users,
+        catalog=catalog,
+        billing=billing,
+        payments=payments,
+    )
 
     # Command handlers, by event name (dict form: the keys are dotted)
     command_handlers = providers.Dict(
@@ -90,14 +106,30 @@ class Container(containers.DeclarativeContainer):
             "user.registration_requested": users.register_user_handler.provider,
             "user.login_requested": users.login_handler.provider,
             "checkout.requested": billing.checkout_handler.provider,
-            "invoice.cancellation_requested": payments.cancel_invoice_handler.provider,
+            "invoice.cancellation_requested": payment_processes.cancel_invoice_handler.provider,
             "payment.captured": payments.payment_captured_handler.provider,
             "payment.failure_reported": payments.payment_failure_handler.provider,
             "payment.refund_reported": payments.refund_reported_handler.provider,
-            "payment.start_requested": payments.start_payment_handler.provider,
-            "payment.verification_requested": payments.verify_payment_handler.provider,
-            "payment.refund_requested": payments.refund_payment_handler.provider,
-            "payments.expiry_requested": payments.expire_payments_handler.provider,
+            "payment.start_requested": payment_processes.start_payment_handler.provider,
+            "payment.customer_recorded": payment_processes.record_customer_handler.provider,
+            "payment.start_reported": payment_processes.record_payment_start_handler.provider,
+            "payment.cancellation_recorded": (
+                payment_processes.record_payment_cancellation_handler.provider
+            ),
+            "payment.start_lease_requested": (
+                payment_processes.lease_unstarted_payment_handler.provider
+            ),
+            "payment.verification_requested": payment_processes.verify_payment_handler.provider,
+            "payment.verification_reported": (
+                payment_processes.record_verification_handler.provider
+            ),
+            "payment.refund_requested": refunds.request_handler.provider,
+            "refund.resume_requested": refunds.resume_handler.provider,
+            "refund.outcome_reported": refunds.record_outcome_handler.provider,
+            "refund.retry_requested": refunds.retry_handler.provider,
+            "refunds.requested_listed": refunds.list_requested_handler.provider,
+            "payments.open_listed": payments.list_open_payments_handler.provider,
+            "payment.resolution_reported": payments.resolve_payment_handler.provider,
             "payment_method.setup_requested": payments.setup_payment_method_handler.provider,
             "tokens.consume_requested": tokens.consume_tokens_handler.provider,
             "tokens.usage_refund_requested": tokens.refund_usage_handler.provider,
@@ -135,9 +167,47 @@ class Container(containers.DeclarativeContainer):
     # Provider intents: command, provider call with no transaction open, command. The fault
     # points do nothing unless a test overrides them (src/faults.py).
     fault_points = providers.Singleton(NoFaults)
+    payment_resolver = providers.Factory(
+        PaymentResolver,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+        fault_points=fault_points,
+    )
+    expiry_process = providers.Factory(
+        ExpiryProcess, dispatcher_factory=dispatcher.provider, resolver=payment_resolver
+    )
     auto_reload_process = providers.Factory(
         AutoReloadProcess,
         dispatcher_factory=dispatcher.provider,
         payment_providers=payments.payment_providers,
         fault_points=fault_points,
+    )
+    payment_start_process = providers.Factory(
+        PaymentStartProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+        fault_points=fault_points,
+    )
+    invoice_cancel_process = providers.Factory(
+        InvoiceCancelProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+    )
+    payment_verify_process = providers.Factory(
+        PaymentVerifyProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+    )
+    refund_process = providers.Factory(
+        RefundProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+        fault_points=fault_points,
+    )
+    janitor_process = providers.Factory(
+        JanitorProcess,
+        dispatcher_factory=dispatcher.provider,
+        resolver=payment_resolver,
+        refund_process=refund_process,
+        after_minutes=settings.provided.JANITOR_AFTER_MINUTES,
     )

@@ -4,13 +4,10 @@ import json
 from datetime import datetime, timezone
 
 import click
-from dependency_injector.wiring import Provide, inject
+from flask import current_app
 from flask.cli import AppGroup
 
 from src.clock import utc_now
-from src.config import Settings
-from src.container import Container
-from src.events.dispatcher import EventDispatcher
 from src.jobs.schedule import run_due
 
 group = AppGroup("billing", help="Work that falls due over time.")
@@ -35,15 +32,10 @@ class Instant(click.ParamType[datetime]):
 
 @group.command("run-due")
 @click.option("--now", "as_of", type=Instant(), default=None, help="Default: the real time.")
-@inject
-def run_due_command(
-    as_of: datetime | None,
-    dispatcher: EventDispatcher = Provide[Container.dispatcher],
-    settings: Settings = Provide[Container.settings],
-) -> None:
+def run_due_command(as_of: datetime | None) -> None:
     """Run every periodic job's work once, synchronously, as of --now."""
     instant = as_of or utc_now()
-    results = run_due(dispatcher, settings, instant)
+    results = run_due(current_app.container, instant)  # type: ignore[attr-defined]
     click.echo(json.dumps({"as_of": instant.isoformat(), **results}, default=_plain, indent=2))
 
 

@@ -10,6 +10,7 @@ from procrastinate.jobs import Job
 from src.clock import utc_now
 from src.extensions import db
 from src.jobs.operations import JobOperations
+from src.jobs.tasks import STALLED_AFTER_SECONDS
 from src.jobs.worker import run_worker
 
 group = AppGroup("jobs", help="Background jobs (the procrastinate engine).")
@@ -41,7 +42,7 @@ def worker(concurrency: int, queues: tuple[str, ...]) -> None:
 @click.option("--task", default=None, help="Only this task (e.g. auto_reload.charge).")
 def list_jobs(status: str | None, task: str | None) -> None:
     """Jobs, newest first: id, status, task, attempts, queue, scheduled time, arguments."""
-    jobs = sorted(_operations().list(status=status, task=task), key=lambda j: -(j.id or 0))
+    jobs = sorted(_operations().list_jobs(status=status, task=task), key=lambda j: -(j.id or 0))
     for job in jobs:
         status_name = _status(job)
         scheduled = job.scheduled_at.isoformat() if job.scheduled_at else "-"
@@ -66,3 +67,20 @@ def retry(job_id: int) -> None:
         sys.exit(1)
     operations.retry(job_id, utc_now())
     click.echo(f"job {job_id} ({job.task_name}) queued again")
+
+
+@group.command("retry-stalled")
+@click.option(
+    "--after",
+    "after_seconds",
+    type=click.FloatRange(min=1),
+    default=STALLED_AFTER_SECONDS,
+    show_default=True,
+    help="Seconds without a heartbeat after which a worker is presumed dead.",
+)
+def retry_stalled(after_seconds: float) -> None:
+    """Requeue the jobs of dead workers now (the worker also does it every minute)."""
+    stalled = _operations().retry_stalled(after_seconds)
+    for job in stalled:
+        click.echo(f"{job.id}\t{job.task_name}\tqueued again")
+    click.echo(f"{len(stalled)} stalled job(s) retried", err=True)

@@ -6,8 +6,8 @@ from flask.cli import AppGroup
 
 from src.config import Settings
 from src.container import Container
-from src.events.dispatcher import EventDispatcher
-from src.events.payment_events import PaymentsExpiryRequestedEvent
+from src.clock import utc_now
+from src.intents.reconcile import ExpiryProcess
 
 group = AppGroup("payments", help="Provider payments.")
 
@@ -22,10 +22,11 @@ group = AppGroup("payments", help="Provider payments.")
 @inject
 def expire(
     older_than_minutes: int | None,
-    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+    expiry: ExpiryProcess = Provide[Container.expiry_process],
     settings: Settings = Provide[Container.settings],
 ) -> None:
-    """Expire pending payments nobody finished; their invoices stay payable (run from cron)."""
+    """Expire pending payments nobody finished, asking their provider first (what it took is
+    captured instead); their invoices stay payable. The worker runs this every minute."""
     minutes = older_than_minutes or settings.PAYMENT_SESSION_EXPIRY_MINUTES
-    count = dispatcher.emit(PaymentsExpiryRequestedEvent(older_than_minutes=minutes)).data
+    count = expiry.run(utc_now(), minutes)
     click.echo(f"{count} pending payment(s) older than {minutes} minutes expired")

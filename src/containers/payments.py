@@ -1,26 +1,22 @@
 """Payments and providers: payment records, provider adapters and every handler that talks to one.
 
 The most downstream area: capturing a payment grants what the invoice sold (reads users,
-catalog, billing and tokens), and a refund takes it back. Handlers from other areas that open
-or close a provider session (an auto-reload charge, an invoice cancellation) live here too, so
-that areas only ever read upstream. The Stripe client is the area's one shared singleton.
+catalog, billing and tokens), and a refund takes it back. The commands of the user's payment
+processes (start, invoice cancel, verify) are in ``payment_processes.py``, which reads this
+area. The Stripe client is the area's one shared singleton.
 """
 
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
 from src.config import Settings
-from src.handlers.invoice_handlers import CancelInvoiceHandler
-from src.handlers.payment_expiry_handlers import ExpirePaymentsHandler
 from src.handlers.payment_handlers import (
     PaymentCapturedHandler,
     PaymentFailureHandler,
     RefundReportedHandler,
 )
 from src.handlers.payment_method_handlers import SetupPaymentMethodHandler
-from src.handlers.payment_start_handlers import StartPaymentHandler
-from src.handlers.payment_verify_handlers import VerifyPaymentHandler
-from src.handlers.refund_handlers import RefundPaymentHandler
+from src.handlers.reconcile_handlers import ListOpenPaymentsHandler, ResolvePaymentHandler
 from src.providers.base import PaymentProviders
 from src.providers.manual import ManualProvider
 from src.providers.stripe_provider import StripeProvider, build_stripe_client
@@ -106,42 +102,17 @@ class PaymentsContainer(containers.DeclarativeContainer):
         payment_service=payment_service,
         webhook_event_service=webhook_event_service,
     )
-    start_payment_handler = providers.Factory(
-        StartPaymentHandler,
-        invoice_service=billing.invoice_service,
-        payment_service=payment_service,
-        user_service=users.user_service,
-        payment_providers=payment_providers,
-        expiry_minutes=settings.provided.PAYMENT_SESSION_EXPIRY_MINUTES,
+    list_open_payments_handler = providers.Factory(
+        ListOpenPaymentsHandler, payment_service=payment_service
     )
-    verify_payment_handler = providers.Factory(
-        VerifyPaymentHandler,
+    resolve_payment_handler = providers.Factory(
+        ResolvePaymentHandler,
         payment_service=payment_service,
+        invoice_service=billing.invoice_service,
         capture_service=capture_service,
-        invoice_service=billing.invoice_service,
-        payment_providers=payment_providers,
-    )
-    refund_payment_handler = providers.Factory(
-        RefundPaymentHandler,
-        payment_service=payment_service,
-        invoice_service=billing.invoice_service,
-        grant_reversal_service=grant_reversal_service,
-        payment_providers=payment_providers,
-    )
-    expire_payments_handler = providers.Factory(
-        ExpirePaymentsHandler, payment_service=payment_service, payment_providers=payment_providers
     )
     setup_payment_method_handler = providers.Factory(
         SetupPaymentMethodHandler,
         user_service=users.user_service,
-        payment_providers=payment_providers,
-    )
-    cancel_invoice_handler = providers.Factory(
-        CancelInvoiceHandler,
-        invoice_service=billing.invoice_service,
-        subscription_service=billing.subscription_service,
-        token_bundle_service=catalog.token_bundle_service,
-        add_on_service=catalog.add_on_service,
-        payment_service=payment_service,
         payment_providers=payment_providers,
     )

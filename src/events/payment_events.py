@@ -5,16 +5,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from src.clock import utc_now
 from src.events.base import Command, Notification
 from src.events.payment_results import (
     CaptureOutcome,
     PaymentMethodSetupOutcome,
-    PaymentStartOutcome,
-    RefundOutcome,
-    VerifyOutcome,
+    RefundIntent,
     WebhookOutcome,
 )
+from src.events.payment_start_events import PaymentStartPlan
+from src.events.payment_verify_events import VerifyPlan
 from src.providers.base import ObservedRefund, PaymentMode
 
 
@@ -45,14 +44,17 @@ class PaymentCapturedEvent(Command[CaptureOutcome]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PaymentStartRequestedEvent(Command[PaymentStartOutcome]):
-    """Command: the invoice's owner wants to pay it through ``provider``."""
+class PaymentStartRequestedEvent(Command[PaymentStartPlan]):
+    """Command 1 of starting a payment (src/intents/payment_start.py): the invoice's owner
+    wants to pay it through ``provider``; answers what to do next, with the intent committed.
+    ``customer_ensured``: the provider was already asked for the user's customer."""
 
     name = "payment.start_requested"
     user_id: uuid.UUID
     invoice_id: uuid.UUID
     provider: str
     mode: PaymentMode = PaymentMode.PAYMENT_INTENT
+    customer_ensured: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,8 +86,9 @@ class RefundReportedEvent(Command[WebhookOutcome]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PaymentVerificationRequestedEvent(Command[VerifyOutcome]):
-    """Command: ask the provider where a payment stands and capture it if it succeeded."""
+class PaymentVerificationRequestedEvent(Command[VerifyPlan]):
+    """Command (reads only): the caller's payment to ask its provider about, with no
+    transaction open (src/intents/payment_verify.py); a success is then captured."""
 
     name = "payment.verification_requested"
     user_id: uuid.UUID
@@ -93,8 +96,11 @@ class PaymentVerificationRequestedEvent(Command[VerifyOutcome]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RefundRequestedEvent(Command[RefundOutcome]):
-    """Command: an admin refunds (part of) a payment through its provider."""
+class RefundRequestedEvent(Command[RefundIntent]):
+    """Command: an admin refunds (part of) a payment through its provider. It commits the
+    refund as an intent (``requested``) after every check; the provider is called after, with
+    no transaction open (src/intents/refund.py). ``idempotency_key`` (the admin's header)
+    finds the refund a retry of the same request asked for."""
 
     name = "payment.refund_requested"
     admin_id: uuid.UUID
@@ -102,18 +108,7 @@ class RefundRequestedEvent(Command[RefundOutcome]):
     amount: Decimal | None
     force: bool = False
     reason: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class PaymentsExpiryRequestedEvent(Command[int]):
-    """Command: pending payments older than ``older_than_minutes`` become expired."""
-
-    name = "payments.expiry_requested"
-    older_than_minutes: int
-    # The instant the expiry is judged at (``run-due --now``, a periodic tick), so tests and
-    # operators can move time without waiting for it.
-    as_of: datetime = field(default_factory=utc_now)
-    batch_size: int = 500
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

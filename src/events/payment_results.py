@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from src.models.payment import PaymentStatus
+from src.models.payment import PaymentStatus, RefundStatus
+from src.providers.base import ExistingPayment
 
 CaptureStatus = Literal["success", "already_paid", "already_processed"]
 WebhookStatus = Literal["success", "already_paid", "already_processed", "recorded", "ignored"]
@@ -58,7 +59,9 @@ class VerifyOutcome:
 
 @dataclass(frozen=True)
 class RefundOutcome:
-    """Both amounts are in ``currency``; ``refunded_amount`` is the payment's running total."""
+    """Both amounts are in ``currency``; ``refunded_amount`` is the payment's running total.
+    ``status`` is the refund's: ``requested`` while the provider's answer is awaited (a job
+    finishes it), ``failed`` with ``failure_message`` when the provider refused."""
 
     payment_id: uuid.UUID
     refund_id: uuid.UUID
@@ -69,3 +72,21 @@ class RefundOutcome:
     invoice_status: str
     tokens_reversed: int
     tokens_shortfall: int
+    status: RefundStatus = RefundStatus.SUCCEEDED
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundIntent:
+    """A committed refund to ask the provider for: ``refund_id`` is the idempotency key and
+    the metadata it is found by. ``resumed``: it may have reached the provider before (a
+    retry, the janitor), so it is looked for there first. ``settled``: it already has an
+    outcome (a replay), nothing is to call. ``pending`` is the answer while it waits."""
+
+    refund_id: uuid.UUID
+    provider: str
+    existing: ExistingPayment
+    amount: Decimal
+    pending: RefundOutcome
+    resumed: bool = False
+    settled: RefundOutcome | None = None

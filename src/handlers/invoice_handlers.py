@@ -1,13 +1,18 @@
-"""invoice.cancellation_requested → the invoice and its pending items are cancelled together."""
+"""invoice.cancellation_requested → the invoice and its pending items are cancelled together,
+once none of its payments is open (src/intents/invoice_cancel.py stops them at their
+provider in between, with no transaction open)."""
 
 from src.clock import utc_now
-from src.errors import InvalidState
-from src.models.payment import PaymentStatus
-from src.providers.base import PaymentProviders
 from src.events.base import EventResult, IEventHandler
-from src.events.invoice_events import InvoiceCancellationRequestedEvent, InvoiceCancelledEvent
+from src.events.invoice_events import (
+    InvoiceCancellationRequestedEvent,
+    InvoiceCancelledEvent,
+    InvoiceCancelPlan,
+)
 from src.events.invoice_results import InvoiceSnapshot
+from src.events.payment_start_events import PaymentToStop
 from src.models.invoice import LineItemType
+from src.models.payment import OPEN_PAYMENT_STATUSES, PaymentStatus
 from src.services.addon_service import AddOnService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
@@ -15,11 +20,14 @@ from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import TokenBundleService
 
 
-class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, InvoiceSnapshot]):
+class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, InvoiceCancelPlan]):
     """Only a pending invoice can be cancelled; a paid one needs a refund instead.
 
     The invoice row is locked first (as capture does), so a cancel and a capture of the same
-    invoice cannot interleave: whichever commits first wins and the other is refused.
+    invoice cannot interleave. The payments the process stopped at their provider are
+    recorded CANCELLED; any other open payment is answered to be stopped first (a cancelled
+    invoice must never be charged later), and one already in the provider's hands
+    (PROCESSING) refuses the cancel. Only when none is open is the invoice cancelled.
     """
 
     def __init__(
@@ -29,16 +37,25 @@ class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, Invo
         token_bundle_service: TokenBundleService,
         add_on_service: AddOnService,
         payment_service: PaymentService,
-        payment_providers: PaymentProviders,
     ) -> None:
         self._invoices = invoice_service
         self._subscriptions = subscription_service
         self._bundles = token_bundle_service
         self._add_ons = add_on_service
         self._payments = payment_service
-        self._providers = payment_providers
 
-    def handle(self, event: InvoiceCancellationRequestedEvent) -> EventResult[InvoiceSnapshot]:
+    def handle(self, event: InvoiceCancellationRequestedEvent) -> EventResult[InvoiceCancelPlan]:
+        invoice = self._invoices.get_cancellable(event.invoice_id, event.user_id)
+        for payment_id in event.stopped:
+            payment = self._payments.get_locked(payment_id)
+            if payment.invoice_id == invoice.id and payment.status in OPEN_PAYMENT_STATUSES:
+                self._payments.move(payment, PaymentStatus.CANCELLED, "invoice cancelled")
+        still_open = self._payments.open_payments(invoice.id)
+        if any(payment.status is PaymentStatus.PROCESSING for payment in still_open):
+            return EventResult(InvoiceCancelPlan(refused=True))
+        if still_open:
+            to_stop = tuple(PaymentToStop(p.id, p.provider, existing(p)) for p in still_open)
+            return EventResult(InvoiceCancelPlan(to_stop=to_stop))
         now = utc_now()
         invoice = self._invoices.cancel(event.invoice_id, event.user_id, now)
         for line in invoice.line_items:
@@ -48,15 +65,5 @@ class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, Invo
                 self._bundles.cancel_purchase(line.item_id)
             else:
                 self._add_ons.cancel_pending(line.item_id, now)
-        for payment in self._payments.open_payments(invoice.id):
-            # Stop it at the provider first: a cancelled invoice must not be charged later.
-            # A payment already in the provider's hands cannot be stopped: refuse (409).
-            if payment.status is PaymentStatus.PROCESSING:
-                raise InvalidState(
-                    "A payment of this invoice is being processed; it cannot be cancelled now.",
-                    code="payment_in_progress",
-                )
-            self._providers.get(payment.provider).cancel_payment(existing(payment))
-            self._payments.move(payment, PaymentStatus.CANCELLED, "invoice cancelled")
         cancelled = InvoiceCancelledEvent(invoice_id=invoice.id, user_id=invoice.user_id)
-        return EventResult(InvoiceSnapshot.of(invoice), (cancelled,))
+        return EventResult(InvoiceCancelPlan(snapshot=InvoiceSnapshot.of(invoice)), (cancelled,))

@@ -1,4 +1,10 @@
-"""payment.start_requested → a pending payment at the provider, or the open one again."""
+"""Starting a payment in commands around the provider calls (src/intents/payment_start.py runs
+them, with no transaction open during a call): plan and commit the intent, record the
+customer, record what the provider started, record a cancellation; and the janitor's lease.
+
+Nothing here calls a provider. Locks are taken in capture's order: the invoice, then the
+payment.
+"""
 
 from datetime import timedelta
 
@@ -6,26 +12,40 @@ from src.clock import utc_now
 from src.errors import InvalidState
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentStartRequestedEvent
-from src.events.payment_results import PaymentStartOutcome
-from src.models.payment import Payment, PaymentStatus
-from src.providers.base import (
-    LineForProvider,
-    PaymentProvider,
-    PaymentProviders,
-    PaymentStart,
-    StartedPayment,
+from src.events.payment_start_events import (
+    PaymentCancellationRecordedEvent,
+    PaymentCustomerRecordedEvent,
+    PaymentStartLeaseRequestedEvent,
+    PaymentStartPlan,
+    PaymentStartRecord,
+    PaymentStartReportedEvent,
+    StartAction,
+    UnstartedPayment,
 )
+from src.models.invoice import Invoice
+from src.models.payment import OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
+from src.models.user import User
+from src.providers.base import LineForProvider, PaymentProviders, PaymentStart
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
 from src.services.user_service import UserService
 
 
-class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStartOutcome]):
-    """Pay an invoice through a provider.
+def payment_in_progress() -> InvalidState:
+    return InvalidState(
+        "A payment of this invoice is being processed; wait for its outcome.",
+        code="payment_in_progress",
+    )
 
-    The invoice row is locked for the whole command, provider call included: a double click
-    waits, then finds the open payment and gets it back instead of a second one. Only the
-    fulfilment path (webhook or recovery check) ever grants anything.
+
+class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStartPlan]):
+    """Command 1: decide, under the invoice's row lock, what the process does next.
+
+    The lock makes a double click wait for the first click's commit and then find its
+    payment; from there the start lease (``Payment.start_lease_until``) says who may call the
+    provider to create it: the request that committed it, or, once that lease ran out (its
+    holder is gone), the next one, which looks for it at the provider first. A payment in the
+    provider's hands (PROCESSING) is never replaced: 409 ``payment_in_progress``.
     """
 
     def __init__(
@@ -35,74 +55,159 @@ class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStart
         user_service: UserService,
         payment_providers: PaymentProviders,
         expiry_minutes: int,
+        lease_seconds: int,
     ) -> None:
         self._invoices = invoice_service
         self._payments = payment_service
         self._users = user_service
         self._providers = payment_providers
         self._expiry = timedelta(minutes=expiry_minutes)
+        self._lease = timedelta(seconds=lease_seconds)
 
-    def handle(self, event: PaymentStartRequestedEvent) -> EventResult[PaymentStartOutcome]:
+    def handle(self, event: PaymentStartRequestedEvent) -> EventResult[PaymentStartPlan]:
         provider = self._providers.get(event.provider)
         invoice = self._invoices.get_payable_for_user(event.invoice_id, event.user_id)
-
+        user = self._users.get(event.user_id)
+        customer = self._users.customer_id(user, provider.name)
+        now = utc_now()
         open_payment = self._payments.find_open(invoice.id, provider.name)
-        if open_payment is not None and open_payment.status is PaymentStatus.PROCESSING:
-            raise InvalidState(
-                "A payment of this invoice is being processed; wait for its outcome.",
-                code="payment_in_progress",
-            )
         if open_payment is not None:
-            if open_payment.method == event.mode.value:
-                resumed = provider.resume_payment(existing(open_payment))
-                if resumed is not None:
-                    return EventResult(self._answer(provider, open_payment, resumed, reused=True))
-            self._close(provider, open_payment)
-
-        user = self._users.get_locked(event.user_id)
-        customer = provider.ensure_customer(
-            user.id, user.email, self._users.customer_id(user, provider.name)
-        )
-        if customer:
-            self._users.remember_customer(user.id, provider.name, customer)
-        payment = self._payments.open(
-            invoice, provider.name, event.mode.value, expires_at=utc_now() + self._expiry
-        )
-        started = provider.start_payment(
-            PaymentStart(
-                payment_id=payment.id,
-                invoice_id=invoice.id,
-                invoice_number=invoice.number,
-                user_id=user.id,
-                amount=invoice.total_amount,
-                currency=invoice.currency,
-                mode=event.mode,
-                customer_id=customer,
-                lines=tuple(
-                    LineForProvider(line.description, line.quantity, line.unit_price)
-                    for line in invoice.line_items
-                ),
+            if open_payment.status is PaymentStatus.PROCESSING:
+                raise payment_in_progress()
+            same_mode = open_payment.method == event.mode.value
+            if open_payment.provider_reference is not None:
+                action = StartAction.RESUME if same_mode else StartAction.REPLACE
+                return EventResult(self._plan(action, user, open_payment))
+            payment = self._payments.get_locked(open_payment.id)
+            if self._payments.start_leased(payment, now):
+                return EventResult(self._plan(StartAction.WAIT, user, payment))
+            self._payments.lease_start(payment, now + self._lease)
+            if not same_mode:
+                return EventResult(self._plan(StartAction.LOOK_UP, user, payment))
+            start = self._start(event, invoice, payment, customer)
+            return EventResult(self._plan(StartAction.START, user, payment, start))
+        if customer is None and not event.customer_ensured:
+            return EventResult(
+                PaymentStartPlan(StartAction.CUSTOMER, user.id, user.email, provider.name)
             )
+        payment = self._payments.open(
+            invoice, provider.name, event.mode.value, expires_at=now + self._expiry
         )
-        self._payments.attach(payment, started)
-        return EventResult(self._answer(provider, payment, started, reused=False))
-
-    def _close(self, provider: PaymentProvider, payment: Payment) -> None:
-        """Another mode was asked for, or the provider can no longer finish this one: stop it
-        at the provider first, so the invoice can never be charged twice."""
-        provider.cancel_payment(existing(payment))
-        self._payments.move(payment, PaymentStatus.CANCELLED, "replaced by a new payment")
+        self._payments.lease_start(payment, now + self._lease)
+        start = self._start(event, invoice, payment, customer)
+        return EventResult(self._plan(StartAction.START, user, payment, start, created=True))
 
     @staticmethod
-    def _answer(
-        provider: PaymentProvider, payment: Payment, started: StartedPayment, reused: bool
-    ) -> PaymentStartOutcome:
-        return PaymentStartOutcome(
+    def _plan(
+        action: StartAction,
+        user: User,
+        payment: Payment,
+        start: PaymentStart | None = None,
+        created: bool = False,
+    ) -> PaymentStartPlan:
+        return PaymentStartPlan(
+            action=action,
+            user_id=user.id,
+            email=user.email,
+            provider=payment.provider,
             payment_id=payment.id,
-            provider=provider.name,
-            provider_payment_id=started.provider_payment_id,
-            client_secret=started.client_secret,
-            checkout_url=started.checkout_url,
             status=payment.status,
-            reused=reused,
+            existing=existing(payment),
+            start=start,
+            created=created,
         )
+
+    @staticmethod
+    def _start(
+        event: PaymentStartRequestedEvent,
+        invoice: Invoice,
+        payment: Payment,
+        customer: str | None,
+    ) -> PaymentStart:
+        return PaymentStart(
+            payment_id=payment.id,
+            invoice_id=invoice.id,
+            invoice_number=invoice.number,
+            user_id=invoice.user_id,
+            amount=invoice.total_amount,
+            currency=invoice.currency,
+            mode=event.mode,
+            customer_id=customer,
+            lines=tuple(
+                LineForProvider(line.description, line.quantity, line.unit_price)
+                for line in invoice.line_items
+            ),
+        )
+
+
+class RecordCustomerHandler(IEventHandler[PaymentCustomerRecordedEvent, str]):
+    """The customer the provider created is saved on the user, under the user's row lock; if
+    a racing request saved one first, that one is kept and answered."""
+
+    def __init__(self, user_service: UserService) -> None:
+        self._users = user_service
+
+    def handle(self, event: PaymentCustomerRecordedEvent) -> EventResult[str]:
+        user = self._users.get_locked(event.user_id)
+        known = self._users.customer_id(user, event.provider)
+        if known:
+            return EventResult(known)
+        self._users.remember_customer(user.id, event.provider, event.customer_id)
+        return EventResult(event.customer_id)
+
+
+class RecordPaymentStartHandler(IEventHandler[PaymentStartReportedEvent, PaymentStartRecord]):
+    """Command 2: the provider's ids are recorded (the first ones kept) and the start lease
+    ends, whatever became of the payment meanwhile: a payment cancelled or expired while the
+    provider was being called keeps its ids, and the process stops it there."""
+
+    def __init__(self, payment_service: PaymentService) -> None:
+        self._payments = payment_service
+
+    def handle(self, event: PaymentStartReportedEvent) -> EventResult[PaymentStartRecord]:
+        payment = self._payments.get_locked(event.payment_id)
+        if event.started is None:
+            self._payments.release_start(payment)
+        else:
+            self._payments.attach(payment, event.started)
+        return EventResult(PaymentStartRecord(payment.id, payment.status))
+
+
+class RecordPaymentCancellationHandler(
+    IEventHandler[PaymentCancellationRecordedEvent, PaymentStatus]
+):
+    """The provider cancelled the payment: it is CANCELLED here too, if it is still open."""
+
+    def __init__(self, payment_service: PaymentService) -> None:
+        self._payments = payment_service
+
+    def handle(self, event: PaymentCancellationRecordedEvent) -> EventResult[PaymentStatus]:
+        payment = self._payments.get_locked(event.payment_id)
+        if payment.status in OPEN_PAYMENT_STATUSES:
+            self._payments.move(payment, PaymentStatus.CANCELLED, event.reason)
+        return EventResult(payment.status)
+
+
+class LeaseUnstartedPaymentHandler(
+    IEventHandler[PaymentStartLeaseRequestedEvent, UnstartedPayment | None]
+):
+    """The janitor leases a payment committed without provider ids before looking it up, so
+    it never decides "never started" while a request is creating it at the provider."""
+
+    def __init__(self, payment_service: PaymentService, lease_seconds: int) -> None:
+        self._payments = payment_service
+        self._lease = timedelta(seconds=lease_seconds)
+
+    def handle(
+        self, event: PaymentStartLeaseRequestedEvent
+    ) -> EventResult[UnstartedPayment | None]:
+        payment = self._payments.get_locked(event.payment_id)
+        now = utc_now()
+        if (
+            payment.status is not PaymentStatus.PENDING
+            or payment.provider_reference is not None
+            or self._payments.start_leased(payment, now)
+        ):
+            return EventResult(None)
+        self._payments.lease_start(payment, now + self._lease)
+        return EventResult(UnstartedPayment(payment.id, payment.provider, existing(payment)))

@@ -1,4 +1,6 @@
-"""payment.verification_requested → ask the provider; capture exactly as the webhook would.
+"""Verifying a payment in two commands around the provider read (src/intents/payment_verify.py
+calls the provider between them, with no transaction open): read the caller's payment, then
+capture exactly as the webhook would, or record the failure.
 
 The recovery path for a webhook that never arrived. It races the webhook safely: both go
 through CaptureService with the same reference (the provider's payment id) under the invoice
@@ -11,30 +13,43 @@ from src.errors import ProviderError
 from src.events.base import EventResult, IEventHandler, Notification
 from src.events.payment_events import PaymentVerificationRequestedEvent
 from src.events.payment_results import VerifyOutcome
+from src.events.payment_verify_events import PaymentVerificationReportedEvent, VerifyPlan
 from src.models.payment import Payment, PaymentStatus
-from src.providers.base import PaymentProviders, RemotePayment, RemoteStatus
+from src.providers.base import RemotePayment, RemoteStatus
 from src.services.capture_service import CaptureRequest, CaptureService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService, existing
 
 
-class VerifyPaymentHandler(IEventHandler[PaymentVerificationRequestedEvent, VerifyOutcome]):
+class VerifyPaymentHandler(IEventHandler[PaymentVerificationRequestedEvent, VerifyPlan]):
+    """Reads only: the caller's payment (another user's is a 404, like a missing one)."""
+
+    def __init__(self, payment_service: PaymentService) -> None:
+        self._payments = payment_service
+
+    def handle(self, event: PaymentVerificationRequestedEvent) -> EventResult[VerifyPlan]:
+        payment = self._payments.get_for_user(event.payment_id, event.user_id)
+        return EventResult(VerifyPlan(payment.id, payment.provider, existing(payment)))
+
+
+class RecordVerificationHandler(IEventHandler[PaymentVerificationReportedEvent, VerifyOutcome]):
+    """What the provider said: succeeded → captured; failed → failed; processing → processing;
+    anything else changes nothing."""
+
     def __init__(
         self,
         payment_service: PaymentService,
         capture_service: CaptureService,
         invoice_service: InvoiceService,
-        payment_providers: PaymentProviders,
     ) -> None:
         self._payments = payment_service
         self._capture = capture_service
         self._invoices = invoice_service
-        self._providers = payment_providers
         self._request: CaptureRequest | None = None
 
-    def handle(self, event: PaymentVerificationRequestedEvent) -> EventResult[VerifyOutcome]:
+    def handle(self, event: PaymentVerificationReportedEvent) -> EventResult[VerifyOutcome]:
         payment = self._payments.get_for_user(event.payment_id, event.user_id)
-        remote = self._providers.get(payment.provider).fetch_payment(existing(payment))
+        remote = event.remote
         captured = False
         notifications: list[Notification] = []
         if remote.status is RemoteStatus.SUCCEEDED and payment.invoice_id is not None:
@@ -56,7 +71,7 @@ class VerifyPaymentHandler(IEventHandler[PaymentVerificationRequestedEvent, Veri
         )
         return EventResult(outcome_data, tuple(notifications))
 
-    def on_failure(self, event: PaymentVerificationRequestedEvent, error: Exception) -> None:
+    def on_failure(self, event: PaymentVerificationReportedEvent, error: Exception) -> None:
         """A capture the check started and then refused (e.g. amount mismatch) is kept."""
         if self._request is not None:
             self._capture.record_refusal(self._request, error)

@@ -1,80 +1,216 @@
-"""payment.refund_requested (admin) → the provider refunds; a full refund takes back the grants."""
+"""The admin refund in commands around one provider call (src/intents/refund.py runs them):
+commit the intent, resume it, record the outcome, defer a retry; and the janitor's list.
+
+Rows are locked in capture's order (invoice, payment, then the refund and the balance), and
+no handler here talks to a provider: the call happens between two of these commands.
+"""
 
 import uuid
 
 from src.clock import utc_now
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentRefundedEvent, RefundRequestedEvent
-from src.events.payment_results import RefundOutcome
-from src.models.invoice import InvoiceStatus
-from src.models.payment import PaymentStatus
-from src.providers.base import PaymentProviders
-from src.services.grant_reversal_service import GrantReversalService, ReversalResult
+from src.events.payment_results import RefundIntent, RefundOutcome
+from src.events.refund_events import (
+    RefundOutcomeReportedEvent,
+    RefundResumeRequestedEvent,
+    RefundRetryRequestedEvent,
+    RequestedRefundsListedEvent,
+)
+from src.jobs.names import REFUND_TASK
+from src.models.invoice import Invoice, InvoiceStatus
+from src.models.payment import Payment, PaymentRefund, PaymentStatus, RefundStatus
+from src.services.grant_reversal_service import GrantReversalService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
+from src.services.ports import JobQueuePort
+from src.services.refund_service import RefundService
 
 
-class RefundPaymentHandler(IEventHandler[RefundRequestedEvent, RefundOutcome]):
-    """Every check runs before the provider is asked to move money, and every row that the
-    refund touches is locked in the same order as capture (invoice, then payment, then
-    balance). If the provider refuses, nothing is written."""
+def refund_outcome(
+    refund: PaymentRefund, payment: Payment, invoice: Invoice | None
+) -> RefundOutcome:
+    """The refund as the admin sees it, with the payment and invoice as they stand now."""
+    return RefundOutcome(
+        payment_id=payment.id,
+        refund_id=refund.id,
+        amount=refund.amount,
+        currency=refund.currency,
+        payment_status=payment.status,
+        refunded_amount=payment.refunded_amount,
+        invoice_status=invoice.status.value if invoice else "unknown",
+        tokens_reversed=refund.tokens_reversed,
+        tokens_shortfall=refund.tokens_shortfall,
+        status=refund.status,
+        failure_message=refund.failure_message,
+    )
+
+
+def refund_intent(
+    refund: PaymentRefund, payment: Payment, invoice: Invoice | None, resumed: bool
+) -> RefundIntent:
+    """What the process needs to call the provider, or the outcome when there is one."""
+    outcome = refund_outcome(refund, payment, invoice)
+    return RefundIntent(
+        refund_id=refund.id,
+        provider=payment.provider,
+        existing=existing(payment),
+        amount=refund.amount,
+        pending=outcome,
+        resumed=resumed,
+        settled=None if refund.status is RefundStatus.REQUESTED else outcome,
+    )
+
+
+class RequestRefundHandler(IEventHandler[RefundRequestedEvent, RefundIntent]):
+    """Every check, then the intent: a ``requested`` refund row whose id the provider is
+    called with next. The payment row is locked first, so concurrent refunds of one payment
+    are decided one at a time and each counts the ones still in flight: never more than was
+    paid. A retry under the same Idempotency-Key finds its refund (no second row, no new
+    provider key); a full refund whose tokens are spent is 409 unless ``force``."""
 
     def __init__(
         self,
         payment_service: PaymentService,
+        refund_service: RefundService,
         invoice_service: InvoiceService,
         grant_reversal_service: GrantReversalService,
-        payment_providers: PaymentProviders,
     ) -> None:
         self._payments = payment_service
+        self._refunds = refund_service
         self._invoices = invoice_service
         self._reversal = grant_reversal_service
-        self._providers = payment_providers
 
-    def handle(self, event: RefundRequestedEvent) -> EventResult[RefundOutcome]:
+    def handle(self, event: RefundRequestedEvent) -> EventResult[RefundIntent]:
         invoice_id = self._payments.get(event.payment_id).invoice_id
         invoice = self._invoices.get_for_capture(invoice_id) if invoice_id else None
         payment = self._payments.get_locked(event.payment_id)
-        amount = self._payments.refundable(payment, event.amount)
-        full = payment.refunded_amount + amount == payment.amount
-        plan = None
-        if full and invoice is not None and invoice.status is InvoiceStatus.PAID:
-            plan = self._reversal.plan(invoice, event.force)
-
-        refund_id = uuid.uuid4()
-        provider_refund = self._providers.get(payment.provider).refund(
-            existing(payment), amount, refund_key=f"refund-{refund_id}"
-        )
-        result = ReversalResult(0, 0)
-        if plan is not None and invoice is not None:
-            result = self._reversal.apply(invoice, plan, utc_now())
-            self._invoices.mark_refunded(invoice)
-        self._payments.record_refund(
+        if event.idempotency_key is not None:
+            earlier = self._refunds.find_by_key(payment.id, event.idempotency_key)
+            if earlier is not None:
+                self._refunds.check_replay(earlier, event.amount, event.force)
+                return EventResult(refund_intent(earlier, payment, invoice, resumed=True))
+        reserved = self._refunds.reserved(payment.id)
+        amount = self._payments.refundable(payment, event.amount, reserved)
+        completes = payment.refunded_amount + reserved + amount == payment.amount
+        if completes and invoice is not None and invoice.status is InvoiceStatus.PAID:
+            # Only the check: the grants are taken back when the provider has refunded.
+            self._reversal.plan(invoice, event.force)
+        refund = self._refunds.request(
             payment,
             amount,
-            provider_refund.refund_id,
-            event.reason,
-            event.admin_id,
-            tokens_reversed=result.tokens_reversed,
-            tokens_shortfall=result.tokens_shortfall,
-            refund_id=refund_id,
+            reason=event.reason,
+            created_by=event.admin_id,
+            idempotency_key=event.idempotency_key,
+            force=event.force,
         )
-        outcome = RefundOutcome(
-            payment_id=payment.id,
-            refund_id=refund_id,
-            amount=amount,
-            currency=payment.currency,
-            payment_status=payment.status,
-            refunded_amount=payment.refunded_amount,
-            invoice_status=invoice.status.value if invoice else "unknown",
-            tokens_reversed=result.tokens_reversed,
-            tokens_shortfall=result.tokens_shortfall,
-        )
+        return EventResult(refund_intent(refund, payment, invoice, resumed=False))
+
+
+class ResumeRefundHandler(IEventHandler[RefundResumeRequestedEvent, RefundIntent]):
+    """Reads only: a committed refund to ask the provider about again (it may have acted)."""
+
+    def __init__(
+        self,
+        payment_service: PaymentService,
+        refund_service: RefundService,
+        invoice_service: InvoiceService,
+    ) -> None:
+        self._payments = payment_service
+        self._refunds = refund_service
+        self._invoices = invoice_service
+
+    def handle(self, event: RefundResumeRequestedEvent) -> EventResult[RefundIntent]:
+        refund = self._refunds.get(event.refund_id)
+        payment = self._payments.get(refund.payment_id)
+        invoice = self._invoices.find(payment.invoice_id) if payment.invoice_id else None
+        return EventResult(refund_intent(refund, payment, invoice, resumed=True))
+
+
+class RecordRefundOutcomeHandler(IEventHandler[RefundOutcomeReportedEvent, RefundOutcome]):
+    """Records what the provider said, once (a second report finds the refund settled).
+
+    Refunded → the provider's id is kept, the payment's total and status move, and when that
+    completes the payment the invoice's grants are taken back: the money is already back, so
+    tokens spent since the request are recorded as the shortfall, as ``force`` would.
+    Refused → the refund failed with the provider's message; nothing else changes."""
+
+    def __init__(
+        self,
+        payment_service: PaymentService,
+        refund_service: RefundService,
+        invoice_service: InvoiceService,
+        grant_reversal_service: GrantReversalService,
+    ) -> None:
+        self._payments = payment_service
+        self._refunds = refund_service
+        self._invoices = invoice_service
+        self._reversal = grant_reversal_service
+
+    def handle(self, event: RefundOutcomeReportedEvent) -> EventResult[RefundOutcome]:
+        known = self._refunds.get(event.refund_id)
+        invoice_id = self._payments.get(known.payment_id).invoice_id
+        invoice = self._invoices.get_for_capture(invoice_id) if invoice_id else None
+        payment = self._payments.get_locked(known.payment_id)
+        refund = self._refunds.get_locked(event.refund_id)
+        if refund.status is not RefundStatus.REQUESTED:
+            return EventResult(refund_outcome(refund, payment, invoice))
+        now = utc_now()
+        if event.failure_message is not None:
+            self._refunds.fail(refund, event.failure_message, now)
+            return EventResult(refund_outcome(refund, payment, invoice))
+
+        provider_id = event.provider_refund_id
+        counted = self._refunds.find_by_provider_id(provider_id) if provider_id else None
+        if counted is not None and counted.id != refund.id:
+            # The provider's report was recorded first as a refund we did not know: its row
+            # holds the id and the money is counted there, so it is not counted again.
+            self._refunds.succeed(refund, None, now)
+        else:
+            self._refunds.succeed(refund, provider_id, now)
+            self._payments.settle_refund(payment, refund.amount)
+        if (
+            payment.status is PaymentStatus.REFUNDED
+            and invoice is not None
+            and invoice.status is InvoiceStatus.PAID
+        ):
+            plan = self._reversal.plan(invoice, force=True)
+            self._refunds.record_reversal(refund, self._reversal.apply(invoice, plan, now))
+            self._invoices.mark_refunded(invoice)
         refunded = PaymentRefundedEvent(
             payment_id=payment.id,
             invoice_id=invoice_id,
-            amount=amount,
-            currency=payment.currency,
+            amount=refund.amount,
+            currency=refund.currency,
             full=payment.status is PaymentStatus.REFUNDED,
         )
-        return EventResult(outcome, (refunded,))
+        return EventResult(refund_outcome(refund, payment, invoice), (refunded,))
+
+
+class ScheduleRefundRetryHandler(IEventHandler[RefundRetryRequestedEvent, bool]):
+    """The provider could not be reached: the ``refund.execute`` job asks again, after this
+    commits (one waiting job per refund: the queueing lock)."""
+
+    def __init__(self, refund_service: RefundService, job_queue: JobQueuePort) -> None:
+        self._refunds = refund_service
+        self._jobs = job_queue
+
+    def handle(self, event: RefundRetryRequestedEvent) -> EventResult[bool]:
+        refund = self._refunds.get(event.refund_id)
+        if refund.status is not RefundStatus.REQUESTED:
+            return EventResult(False)
+        job = self._jobs.enqueue(
+            REFUND_TASK, queueing_lock=f"refund-{refund.id}", refund_id=refund.id
+        )
+        return EventResult(job is not None)
+
+
+class ListRequestedRefundsHandler(IEventHandler[RequestedRefundsListedEvent, list[uuid.UUID]]):
+    """Reads only: the refunds the janitor resolves from the provider's own state."""
+
+    def __init__(self, refund_service: RefundService) -> None:
+        self._refunds = refund_service
+
+    def handle(self, event: RequestedRefundsListedEvent) -> EventResult[list[uuid.UUID]]:
+        waiting = self._refunds.waiting(event.created_before, event.limit)
+        return EventResult([refund.id for refund in waiting])

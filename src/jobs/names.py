@@ -6,5 +6,6 @@ SCHEDULED_QUEUE = "scheduled"
 PROVIDER_QUEUE = "provider"
 
 AUTO_RELOAD_TASK = "auto_reload.charge"
+REFUND_TASK = "refund.execute"
 RETRY_STALLED_TASK = "jobs.retry_stalled"
 REMOVE_OLD_JOBS_TASK = "jobs.remove_old"

@@ -1,55 +1,57 @@
-"""The periodic work: what is due, how often, and the command that does it.
+"""The periodic work: what is due, how often, and what runs it.
 
 One table serves both ways of running it: the worker's periodic tasks (procrastinate defers
 one job per cron tick, once across all workers) and ``flask billing run-due --now T``, which
-emits every command synchronously as of ``T``. Later lifecycle work adds a row here.
+runs every row synchronously as of ``T``. A row runs one command, or one process (a command,
+provider calls with no transaction open, commands). Later lifecycle work adds rows here.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from src.config import Settings
-from src.events.base import Command
-from src.events.dispatcher import EventDispatcher
 from src.events.maintenance_events import RetentionRequestedEvent
-from src.events.payment_events import PaymentsExpiryRequestedEvent
+
+if TYPE_CHECKING:  # pragma: no cover - typing only: the container imports the jobs package
+    from src.container import Container
 
 
 @dataclass(frozen=True)
 class DueWork:
-    """A periodic command: ``build`` makes it for the instant ``as_of``."""
+    """A periodic piece of work: ``run`` does it, as of the instant ``as_of``."""
 
     name: str
     cron: str
-    build: Callable[[Settings, datetime], Command[Any]]
+    run: Callable[["Container", datetime], Any]
+
+
+def _expire(container: "Container", as_of: datetime) -> Any:
+    minutes = container.settings().PAYMENT_SESSION_EXPIRY_MINUTES
+    return container.expiry_process().run(as_of, minutes)
+
+
+def _janitor(container: "Container", as_of: datetime) -> Any:
+    return container.janitor_process().run(as_of)
+
+
+def _retention(container: "Container", as_of: datetime) -> Any:
+    settings = container.settings()
+    command = RetentionRequestedEvent(
+        as_of=as_of,
+        idempotency_key_hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS,
+        webhook_event_days=settings.WEBHOOK_EVENT_RETENTION_DAYS,
+    )
+    return container.dispatcher().emit(command).data
 
 
 SCHEDULE: tuple[DueWork, ...] = (
-    DueWork(
-        name="payments.expire",
-        cron="* * * * *",
-        build=lambda settings, as_of: PaymentsExpiryRequestedEvent(
-            older_than_minutes=settings.PAYMENT_SESSION_EXPIRY_MINUTES, as_of=as_of
-        ),
-    ),
-    DueWork(
-        name="maintenance.retention",
-        cron="17 3 * * *",
-        build=lambda settings, as_of: RetentionRequestedEvent(
-            as_of=as_of,
-            idempotency_key_hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS,
-            webhook_event_days=settings.WEBHOOK_EVENT_RETENTION_DAYS,
-        ),
-    ),
+    DueWork(name="payments.expire", cron="* * * * *", run=_expire),
+    DueWork(name="payments.janitor", cron="*/5 * * * *", run=_janitor),
+    DueWork(name="maintenance.retention", cron="17 3 * * *", run=_retention),
 )
 
 
-def run_due(dispatcher: EventDispatcher, settings: Settings, as_of: datetime) -> dict[str, Any]:
-    """Emit every periodic command once as of ``as_of``; each commits on its own."""
-    return {work.name: dispatcher.emit(work.build(settings, as_of)).data for work in SCHEDULE}
-
-
-def due_work(name: str) -> DueWork:
-    return next(work for work in SCHEDULE if work.name == name)
+def run_due(container: "Container", as_of: datetime) -> dict[str, Any]:
+    """Run every row once as of ``as_of``; each command commits on its own."""
+    return {work.name: work.run(container, as_of) for work in SCHEDULE}

@@ -20,6 +20,7 @@ from src.events.base import Command
 from src.jobs.names import (
     AUTO_RELOAD_TASK,
     PROVIDER_QUEUE,
+    REFUND_TASK,
     REMOVE_OLD_JOBS_TASK,
     RETRY_STALLED_TASK,
     SCHEDULED_QUEUE,
@@ -75,15 +76,22 @@ def charge_auto_reload(context: JobContext, user_id: str) -> None:
         app.container.auto_reload_process().run(uuid.UUID(user_id))
 
 
+def execute_refund(context: JobContext, refund_id: str) -> None:
+    """A refund the provider did not answer: ask again (looked for at the provider first, so
+    a retry never refunds twice); a provider still unreachable raises, and the engine retries."""
+    app = flask_app(context)
+    with app.app_context():
+        app.container.refund_process().resolve(uuid.UUID(refund_id))
+
+
 def periodic_command(work: DueWork) -> Any:
-    """The task of one row of the schedule: its command, as of the tick's timestamp."""
+    """The task of one row of the schedule: its work, as of the tick's timestamp."""
 
     def run(context: JobContext, timestamp: int) -> None:
         app = flask_app(context)
         as_of = datetime.fromtimestamp(timestamp, timezone.utc)
         with app.app_context():
-            command = work.build(app.container.settings(), as_of)
-            result = app.container.dispatcher().emit(command).data
+            result = work.run(app.container, as_of)
         logger.info("%s as of %s: %s", work.name, as_of.isoformat(), result)
 
     run.__name__ = run.__qualname__ = work.name.replace(".", "_")
@@ -112,6 +120,9 @@ def build_blueprint() -> procrastinate.Blueprint:
     blueprint = procrastinate.Blueprint()
     blueprint.task(name=AUTO_RELOAD_TASK, pass_context=True, retry=RETRY, queue=PROVIDER_QUEUE)(
         charge_auto_reload
+    )
+    blueprint.task(name=REFUND_TASK, pass_context=True, retry=RETRY, queue=PROVIDER_QUEUE)(
+        execute_refund
     )
     for work in SCHEDULE:
         task = blueprint.task(

@@ -111,6 +111,9 @@ class Payment(IdMixin, TimestampMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    # Until when a request (or the janitor) may be creating this payment at its provider:
+    # set while the payment has no provider ids, so nobody else calls the provider for it.
+    start_lease_until: Mapped[datetime | None]
 
 
 class PaymentStatusChange(IdMixin, Base):

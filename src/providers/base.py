@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
-from src.errors import ApiError, NotFound
+from src.errors import ApiError, NotFound, ProviderError
 
 
 class PaymentMode(StrEnum):
@@ -66,8 +66,12 @@ class ProviderEventKind(StrEnum):
 
 @dataclass(frozen=True)
 class ObservedRefund:
+    """A refund a provider reports; ``intent_id`` is our refund's id when we made it (from
+    the metadata we sent), so a report that overtakes our own record is not counted twice."""
+
     refund_id: str
     amount: Decimal
+    intent_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,12 @@ class RemotePayment:
 
 @dataclass(frozen=True)
 class ProviderRefund:
+    """A refund the provider made (or found). ``failure_message`` is set when the provider
+    holds it as failed or cancelled: the money did not go back."""
+
     refund_id: str | None
     amount: Decimal
+    failure_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,11 @@ class ProviderDeclined(ApiError):
 
     status_code = 402
     code = "payment_declined"
+
+
+class ProviderRefused(ProviderError):
+    """The provider refused the request itself (a 4xx other than 409 and 429): the same call
+    gets the same answer, so an intent is closed as failed instead of being retried."""
 
 
 class PaymentProvider(ABC):
@@ -182,8 +195,20 @@ class PaymentProvider(ABC):
         (``payment_id``): ``NOT_FOUND`` means the provider never started it."""
 
     @abstractmethod
-    def refund(self, existing: ExistingPayment, amount: Decimal, refund_key: str) -> ProviderRefund:
-        """Give ``amount`` back; ``refund_key`` makes a retried call idempotent."""
+    def refund(
+        self, existing: ExistingPayment, amount: Decimal, refund_id: uuid.UUID
+    ) -> ProviderRefund:
+        """Give ``amount`` back for our refund ``refund_id``: it is the idempotency key
+        (``refund-<id>``) and travels as metadata, so ``find_refund`` can find it again.
+        Raises ``ProviderRefused`` when the provider refuses, ``ProviderError`` otherwise."""
+
+    @abstractmethod
+    def find_refund(self, existing: ExistingPayment, refund_id: uuid.UUID) -> ProviderRefund | None:
+        """The refund made at the provider for our refund ``refund_id``, None if there is none.
+
+        Asked before calling ``refund`` again for an intent: providers forget idempotency keys
+        (Stripe after 24 hours; localstripe ignores them), so this, not the key, is what keeps
+        a retry from refunding twice."""
 
 
 class PaymentProviders:

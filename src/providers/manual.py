@@ -49,6 +49,13 @@ class ManualProvider(PaymentProvider):
         """Only an admin knows; until one confirms, the payment is pending."""
         return RemotePayment(RemoteStatus.PENDING)
 
-    def refund(self, existing: ExistingPayment, amount: Decimal, refund_key: str) -> ProviderRefund:
+    def refund(
+        self, existing: ExistingPayment, amount: Decimal, refund_id: uuid.UUID
+    ) -> ProviderRefund:
         """The money goes back outside the system; only the record is kept here."""
         return ProviderRefund(refund_id=None, amount=amount)
+
+    def find_refund(self, existing: ExistingPayment, refund_id: uuid.UUID) -> ProviderRefund | None:
+        """Nothing is kept remotely, so there is nothing to find (and a repeated ``refund``
+        only records again)."""
+        return None

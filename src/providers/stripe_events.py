@@ -93,7 +93,11 @@ def _refund_event(base: dict[str, Any], charge: dict[str, Any]) -> ProviderEvent
         currency=str(charge.get("currency", "")).upper() or None,
         refunded_total=amount_of(charge.get("amount_refunded")),
         refunds=tuple(
-            ObservedRefund(refund_id=str(item["id"]), amount=from_minor_units(int(item["amount"])))
+            ObservedRefund(
+                refund_id=str(item["id"]),
+                amount=from_minor_units(int(item["amount"])),
+                intent_id=uuid_of((item.get("metadata") or {}).get("refund_id")),
+            )
             for item in refunds
         ),
     )

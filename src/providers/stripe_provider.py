@@ -23,6 +23,7 @@ from src.providers.base import (
     ProviderDeclined,
     ProviderEvent,
     ProviderRefund,
+    ProviderRefused,
     RemotePayment,
     RemoteStatus,
     StartedPayment,
@@ -316,20 +317,58 @@ class StripeProvider(PaymentProvider):
             )
         return RemotePayment(RemoteStatus.PENDING, payment_intent_id=str(intent.id))
 
-    def refund(self, existing: ExistingPayment, amount: Decimal, refund_key: str) -> ProviderRefund:
+    def refund(
+        self, existing: ExistingPayment, amount: Decimal, refund_id: uuid.UUID
+    ) -> ProviderRefund:
         client = self._require_client()
         if not existing.payment_intent_id:
-            raise ProviderError("This payment has no Stripe payment intent to refund.")
+            raise ProviderRefused("This payment has no Stripe payment intent to refund.")
         refund = self._call(
             lambda: client.v1.refunds.create(
                 params={
                     "payment_intent": str(existing.payment_intent_id),
                     "amount": to_minor_units(amount),
+                    "metadata": {"refund_id": str(refund_id)},
                 },
-                options={"idempotency_key": refund_key},
+                options={"idempotency_key": f"refund-{refund_id}"},
             )
         )
-        return ProviderRefund(refund_id=str(refund.id), amount=amount)
+        return self._refund_state(refund, amount)
+
+    def find_refund(self, existing: ExistingPayment, refund_id: uuid.UUID) -> ProviderRefund | None:
+        """The payment intent's refunds, matched by the ``refund_id`` we sent as metadata
+        (Stripe's list filters by payment intent; localstripe's too)."""
+        if not existing.payment_intent_id:
+            return None
+        client = self._require_client()
+        intent_id = str(existing.payment_intent_id)
+        refunds = self._call(
+            lambda: client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 100})
+        )
+        wanted = str(refund_id)
+        for refund in refunds.auto_paging_iter():
+            metadata = refund["metadata"] if "metadata" in refund else None
+            if metadata is not None and "refund_id" in metadata:
+                if metadata["refund_id"] == wanted:
+                    return self._refund_state(refund, None)
+        return None
+
+    @staticmethod
+    def _refund_state(refund: Any, asked: Decimal | None) -> ProviderRefund:
+        """A pending refund is on its way (Stripe reports a late failure by webhook); failed
+        and cancelled ones gave nothing back."""
+        amount = amount_of(refund["amount"] if "amount" in refund else None)
+        failure = None
+        if refund.status in ("failed", "canceled"):
+            reason = refund["failure_reason"] if "failure_reason" in refund else None
+            failure = f"Stripe reports the refund {refund.status}" + (
+                f" ({reason})." if reason else "."
+            )
+        return ProviderRefund(
+            refund_id=str(refund.id),
+            amount=amount if amount is not None else (asked or Decimal("0.00")),
+            failure_message=failure,
+        )
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -363,4 +402,10 @@ class StripeProvider(PaymentProvider):
             ) from error
         except stripe.StripeError as error:
             logger.error("stripe call failed: %s (%s)", type(error).__name__, error.http_status)
+            status = error.http_status
+            # 409 (a concurrent request with the same key) and 429 may pass on a retry.
+            if status is not None and 400 <= status < 500 and status not in (409, 429):
+                raise ProviderRefused(
+                    "The payment provider refused or failed the request."
+                ) from error
             raise ProviderError("The payment provider refused or failed the request.") from error

@@ -1,11 +1,14 @@
 """Payment records, their status history and refunds."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
+
+from src.clock import utc_now
 
 from src.models.payment import (
     OFF_SESSION,
@@ -14,6 +17,7 @@ from src.models.payment import (
     PaymentRefund,
     PaymentStatus,
     PaymentStatusChange,
+    RefundStatus,
 )
 from src.pagination import Cursor, PageResult
 from src.repositories.base import SessionProxy, get_locked, unique_violations_as_duplicates
@@ -99,6 +103,25 @@ class PaymentRepository:
         )
         return list(self._session.scalars(query))
 
+    def list_open_before(
+        self, created_before: datetime, statuses: Sequence[PaymentStatus], limit: int
+    ) -> list[Payment]:
+        """Payments in ``statuses`` created before ``created_before``, oldest first, leaving
+        out those a request is starting right now (its start lease runs). No lock: the caller
+        asks the provider next, with no transaction open."""
+        lease_free = or_(Payment.start_lease_until.is_(None), Payment.start_lease_until < utc_now())
+        query = (
+            select(Payment)
+            .where(
+                Payment.status.in_(list(statuses)),
+                Payment.created_at < created_before,
+                lease_free,
+            )
+            .order_by(Payment.created_at)
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))
+
     def list_page(
         self,
         user_id: uuid.UUID,
@@ -171,3 +194,37 @@ class PaymentRepository:
     def find_refund(self, provider_refund_id: str) -> PaymentRefund | None:
         query = select(PaymentRefund).where(PaymentRefund.provider_refund_id == provider_refund_id)
         return self._session.scalar(query)
+
+    def get_refund(self, refund_id: uuid.UUID, *, for_update: bool = False) -> PaymentRefund | None:
+        if for_update:
+            return get_locked(self._session, PaymentRefund, refund_id)
+        return self._session.get(PaymentRefund, refund_id)
+
+    def find_refund_by_key(self, payment_id: uuid.UUID, key: str) -> PaymentRefund | None:
+        """The refund an admin asked for with this Idempotency-Key (unique per payment)."""
+        query = select(PaymentRefund).where(
+            PaymentRefund.payment_id == payment_id, PaymentRefund.idempotency_key == key
+        )
+        return self._session.scalar(query)
+
+    def requested_refund_total(self, payment_id: uuid.UUID) -> Decimal:
+        """What refunds still waiting for the provider's answer hold of this payment."""
+        query = select(func.coalesce(func.sum(PaymentRefund.amount), 0)).where(
+            PaymentRefund.payment_id == payment_id,
+            PaymentRefund.status == RefundStatus.REQUESTED,
+        )
+        return Decimal(self._session.scalar(query) or 0)
+
+    def list_requested_refunds(self, created_before: datetime, limit: int) -> list[PaymentRefund]:
+        """Refunds still ``requested`` that were asked for before ``created_before``, oldest
+        first (no lock: the janitor asks the provider next, with no transaction open)."""
+        query = (
+            select(PaymentRefund)
+            .where(
+                PaymentRefund.status == RefundStatus.REQUESTED,
+                PaymentRefund.created_at < created_before,
+            )
+            .order_by(PaymentRefund.created_at)
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))

@@ -7,10 +7,13 @@ from flask import Blueprint, g
 from flask_jwt_extended import verify_jwt_in_request
 
 from src.container import Container
+from src.errors import ProviderError
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentCapturedEvent, RefundRequestedEvent
 from src.events.token_events import TokenAdjustmentRequestedEvent
+from src.intents.refund import RefundProcess
 from src.models.invoice import InvoiceStatus
+from src.models.payment import RefundStatus
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import (
     decode_cursor,
@@ -30,6 +33,7 @@ from src.schemas.payment import (
     RefundResponse,
     StatusChangeOut,
 )
+from src.routes.headers import idempotency_key
 from src.security import current_user_id
 from src.schemas.tokens import TokenTransactionOut, TokenTransactionPage
 from src.schemas.usage import AdjustTokensRequest, AdjustTokensResponse
@@ -109,7 +113,16 @@ def mark_paid(
 @bp.post("/payments/<uuid:payment_id>/refund")
 @spec.validate(
     json=RefundRequest,
-    resp=responses({"HTTP_200": RefundResponse}, 401, 403, 404, 409, 502, 503),
+    resp=responses(
+        {"HTTP_201": RefundResponse, "HTTP_202": RefundResponse},
+        401,
+        403,
+        404,
+        409,
+        422,
+        502,
+        503,
+    ),
     tags=TAGS,
     security=BEARER,
 )
@@ -117,24 +130,38 @@ def mark_paid(
 def refund_payment(
     payment_id: uuid.UUID,
     json: RefundRequest,
-    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+    refunds: RefundProcess = Provide[Container.refund_process],
 ) -> ViewResult:
     """Refund a completed payment through its provider (all that is left, or ``amount``).
 
     A full refund takes back what the invoice granted: the tokens (409 ``tokens_already_spent``
     if some are spent, unless ``force``, which takes what is left and records the shortfall),
     the subscription and the add-ons.
+
+    201: the provider refunded. 202: the provider could not be reached; the refund is
+    ``requested`` and a job finishes it. 502 ``refund_failed``: the provider refused (the
+    refund is kept as ``failed``). Send an ``Idempotency-Key`` header to make retries safe: a
+    retry answers the same refund (finishing it if it was left unfinished) and never refunds
+    twice; the same key with another amount or ``force`` is 422 ``idempotency_key_reused``.
     """
-    outcome = dispatcher.emit(
+    outcome = refunds.request(
         RefundRequestedEvent(
             admin_id=g.admin_id,
             payment_id=payment_id,
             amount=json.amount,
             force=json.force,
             reason=json.reason,
+            idempotency_key=idempotency_key(),
         )
-    ).data
-    return RefundResponse.from_result(outcome)
+    )
+    if outcome.status is RefundStatus.FAILED:
+        raise ProviderError(
+            "The payment provider refused the refund.",
+            code="refund_failed",
+            details={"refund_id": str(outcome.refund_id), "reason": outcome.failure_message},
+        )
+    status = 201 if outcome.status is RefundStatus.SUCCEEDED else 202
+    return RefundResponse.from_result(outcome), status
 
 
 @bp.post("/users/<uuid:user_id>/tokens/adjust")

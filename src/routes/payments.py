@@ -8,11 +8,9 @@ from flask_jwt_extended import verify_jwt_in_request
 
 from src.container import Container
 from src.events.dispatcher import EventDispatcher
-from src.events.payment_events import (
-    PaymentMethodSetupRequestedEvent,
-    PaymentStartRequestedEvent,
-    PaymentVerificationRequestedEvent,
-)
+from src.events.payment_events import PaymentMethodSetupRequestedEvent, PaymentStartRequestedEvent
+from src.intents.payment_start import PaymentStartProcess
+from src.intents.payment_verify import PaymentVerifyProcess
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_cursor, encode_cursor
 from src.schemas.payment import (
@@ -54,21 +52,22 @@ def require_login() -> None:
 def pay_invoice(
     invoice_id: uuid.UUID,
     json: PayInvoiceRequest,
-    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+    process: PaymentStartProcess = Provide[Container.payment_start_process],
 ) -> ViewResult:
     """Start paying a pending invoice (201), or get the open payment back (200).
 
     Stripe answers a PaymentIntent ``client_secret`` (default) or a Checkout ``checkout_url``.
     Nothing is granted here: only the provider's confirmation (webhook or verify) does that.
+    409 ``payment_starting``: another request is creating this invoice's payment right now.
     """
-    started = dispatcher.emit(
+    started = process.run(
         PaymentStartRequestedEvent(
             user_id=current_user_id(),
             invoice_id=invoice_id,
             provider=json.provider,
             mode=json.mode,
         )
-    ).data
+    )
     return PaymentStarted.from_result(started), 200 if started.reused else 201
 
 
@@ -81,13 +80,12 @@ def pay_invoice(
 )
 @inject
 def verify_payment(
-    json: VerifyPaymentRequest, dispatcher: EventDispatcher = Provide[Container.dispatcher]
+    json: VerifyPaymentRequest,
+    process: PaymentVerifyProcess = Provide[Container.payment_verify_process],
 ) -> ViewResult:
     """Ask the provider where one of your payments stands; if it succeeded, the invoice is
     settled exactly as the webhook would (and only once, whichever comes first)."""
-    outcome = dispatcher.emit(
-        PaymentVerificationRequestedEvent(user_id=current_user_id(), payment_id=json.payment_id)
-    ).data
+    outcome = process.run(current_user_id(), json.payment_id)
     return VerifyPaymentResponse.from_result(outcome)
 
 

@@ -9,7 +9,7 @@ from flask_jwt_extended import verify_jwt_in_request
 from src.container import Container
 from src.events.checkout_events import CheckoutRequestedEvent
 from src.events.dispatcher import EventDispatcher
-from src.events.invoice_events import InvoiceCancellationRequestedEvent
+from src.intents.invoice_cancel import InvoiceCancelProcess
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_cursor, encode_cursor
 from src.routes.headers import idempotency_key
@@ -97,9 +97,10 @@ def get_invoice(
 )
 @inject
 def cancel_invoice(
-    invoice_id: uuid.UUID, dispatcher: EventDispatcher = Provide[Container.dispatcher]
+    invoice_id: uuid.UUID,
+    process: InvoiceCancelProcess = Provide[Container.invoice_cancel_process],
 ) -> ViewResult:
     """Abandon a pending invoice: its subscription, purchases and add-ons are cancelled too,
-    which frees the plan slot for another checkout. A paid invoice cannot be cancelled."""
-    event = InvoiceCancellationRequestedEvent(user_id=current_user_id(), invoice_id=invoice_id)
-    return InvoiceOut.from_result(dispatcher.emit(event).data)
+    which frees the plan slot for another checkout. A paid invoice cannot be cancelled, nor
+    one whose payment the provider is already processing (409 ``payment_in_progress``)."""
+    return InvoiceOut.from_result(process.run(current_user_id(), invoice_id))

@@ -14,7 +14,7 @@ from src.events.payment_results import (
     VerifyOutcome,
     WebhookStatus,
 )
-from src.models.payment import Payment, PaymentStatus
+from src.models.payment import Payment, PaymentStatus, RefundStatus
 from src.providers.base import PaymentMode
 from src.schemas.common import MoneyIn, MoneyOut, Page, RequestModel, ResponseModel
 
@@ -136,6 +136,8 @@ class RefundOut(ResponseModel):
     tokens_reversed: int
     tokens_shortfall: int
     created_at: datetime
+    status: RefundStatus
+    failure_message: str | None
 
 
 class AdminPaymentOut(PaymentOut):
@@ -206,8 +208,12 @@ class RefundRequest(RequestModel):
 
 
 class RefundResponse(ResponseModel):
+    """``status`` is the refund's: ``succeeded`` (201) or ``requested`` (202: the provider is
+    asked again by a job; the payment and the grants change when it answers)."""
+
     payment_id: uuid.UUID
     refund_id: uuid.UUID
+    status: RefundStatus
     amount: MoneyOut
     currency: str
     payment_status: PaymentStatus
@@ -221,6 +227,7 @@ class RefundResponse(ResponseModel):
         return cls(
             payment_id=outcome.payment_id,
             refund_id=outcome.refund_id,
+            status=outcome.status,
             amount=outcome.amount,
             currency=outcome.currency,
             payment_status=outcome.payment_status,

@@ -126,8 +126,9 @@ class InvoiceService:
     def mark_refunded(invoice: Invoice) -> None:
         invoice.status = InvoiceStatus.REFUNDED
 
-    def cancel(self, invoice_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> Invoice:
-        """The owner's PENDING invoice → CANCELLED (locked); 409 ``invoice_not_cancellable``."""
+    def get_cancellable(self, invoice_id: uuid.UUID, user_id: uuid.UUID) -> Invoice:
+        """The owner's PENDING invoice, locked; 404 / 409 ``invoice_not_cancellable``. Checked
+        before its open payments are stopped at their provider, and again when it is cancelled."""
         invoice = self._invoices.get(invoice_id, for_update=True)
         if invoice is None or invoice.user_id != user_id:
             raise NotFound("invoice")
@@ -137,6 +138,11 @@ class InvoiceService:
                 "can be cancelled.",
                 code="invoice_not_cancellable",
             )
+        return invoice
+
+    def cancel(self, invoice_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> Invoice:
+        """The owner's PENDING invoice → CANCELLED (locked); 409 ``invoice_not_cancellable``."""
+        invoice = self.get_cancellable(invoice_id, user_id)
         invoice.status = InvoiceStatus.CANCELLED
         invoice.cancelled_at = now
         return invoice

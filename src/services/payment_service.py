@@ -19,6 +19,7 @@ from src.models.payment import (
     PaymentRefund,
     PaymentStatus,
     PaymentStatusChange,
+    RefundStatus,
 )
 from src.pagination import Cursor, PageResult
 from src.providers.base import ExistingPayment, ObservedRefund, StartedPayment
@@ -124,9 +125,33 @@ class PaymentService:
 
     @staticmethod
     def attach(payment: Payment, started: StartedPayment) -> None:
-        payment.provider_payment_intent_id = started.payment_intent_id
-        payment.provider_session_id = started.session_id
-        payment.provider_reference = started.payment_intent_id or started.provider_payment_id
+        """Record the provider's ids; the first recorded are kept (a retry, a concurrent
+        request or a lookup may report the same payment again) and the start lease ends."""
+        payment.provider_payment_intent_id = (
+            payment.provider_payment_intent_id or started.payment_intent_id
+        )
+        payment.provider_session_id = payment.provider_session_id or started.session_id
+        payment.provider_reference = payment.provider_reference or (
+            started.payment_intent_id or started.provider_payment_id
+        )
+        payment.start_lease_until = None
+
+    @staticmethod
+    def start_leased(payment: Payment, now: datetime) -> bool:
+        """Someone may be creating this payment at its provider right now (see ``lease_start``)."""
+        return payment.start_lease_until is not None and payment.start_lease_until > now
+
+    @staticmethod
+    def lease_start(payment: Payment, until: datetime) -> None:
+        """The caller (under the invoice's or the payment's row lock) alone may call the
+        provider to create this payment until ``until``: longer than any request lives, so a
+        lease that ran out means its holder is gone and the payment can be looked for."""
+        payment.start_lease_until = until
+
+    @staticmethod
+    def release_start(payment: Payment) -> None:
+        """The holder's provider call is over (it failed): the next request may try at once."""
+        payment.start_lease_until = None
 
     def find_open(self, invoice_id: uuid.UUID, provider: str) -> Payment | None:
         return self._payments.find_open(invoice_id, provider)
@@ -199,6 +224,11 @@ class PaymentService:
         payment.error_message = (message or "The payment failed.")[:500]
         return True
 
+    def list_open_before(
+        self, created_before: datetime, statuses: Sequence[PaymentStatus], limit: int
+    ) -> list[Payment]:
+        return self._payments.list_open_before(created_before, statuses, limit)
+
     def expire_stale(self, created_before: datetime, limit: int) -> list[Payment]:
         stale = self._payments.list_stale(created_before, limit)
         return [p for p in stale if self.move(p, PaymentStatus.EXPIRED, "checkout not finished")]
@@ -220,14 +250,19 @@ class PaymentService:
 
     # -- refunds -----------------------------------------------------------------------------
 
-    def refundable(self, payment: Payment, amount: Decimal | None) -> Decimal:
-        """The amount to refund (default: all that is left); 409 if nothing can be refunded."""
+    def refundable(
+        self, payment: Payment, amount: Decimal | None, reserved: Decimal = ZERO
+    ) -> Decimal:
+        """The amount to refund (default: all that is left); 409 if nothing can be refunded.
+
+        ``reserved`` is what refunds still waiting for the provider hold: counted as gone, so
+        two requests never refund more than was paid."""
         if payment.status not in (PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED):
             raise InvalidState(
                 f"A {payment.status.value} payment cannot be refunded.",
                 code="payment_not_refundable",
             )
-        remaining = payment.amount - payment.refunded_amount
+        remaining = payment.amount - payment.refunded_amount - reserved
         wanted = remaining if amount is None else amount
         if wanted <= ZERO or wanted > remaining:
             raise InvalidState(
@@ -272,11 +307,20 @@ class PaymentService:
         refunded_total: Decimal | None,
         provider_event_id: str,
     ) -> int:
-        """Record refunds made at the provider (e.g. in its dashboard) that we did not make."""
+        """Record refunds made at the provider (e.g. in its dashboard) that we did not make.
+
+        A refund of ours still ``requested`` (the provider's report overtook our record of
+        its answer) is left to that record: neither added as a row nor counted in the total,
+        so the money is counted once. While one is in flight the reported total is taken as
+        including it (a refund made elsewhere meanwhile is counted by the next report)."""
         recorded = 0
         for observed in refunds:
             if self._payments.find_refund(observed.refund_id) is not None:
                 continue
+            ours = self._payments.get_refund(observed.intent_id) if observed.intent_id else None
+            if ours is not None and ours.payment_id == payment.id:
+                if ours.status is not RefundStatus.FAILED:
+                    continue
             try:
                 self._payments.add_refund(
                     PaymentRefund(
@@ -290,9 +334,15 @@ class PaymentService:
             except DuplicateRow:
                 continue
             recorded += 1
-        total = max(payment.refunded_amount, min(refunded_total or ZERO, payment.amount))
+        reported = (refunded_total or ZERO) - self._payments.requested_refund_total(payment.id)
+        total = max(payment.refunded_amount, min(reported, payment.amount))
         self._settle_refunded(payment, total, provider_event_id)
         return recorded
+
+    def settle_refund(self, payment: Payment, amount: Decimal) -> None:
+        """A refund of ours came back from the provider: the payment's total and status move
+        (never past the amount paid: a report counted first is not counted again)."""
+        self._settle_refunded(payment, min(payment.refunded_amount + amount, payment.amount), None)
 
     def _settle_refunded(
         self, payment: Payment, refunded_total: Decimal, provider_event_id: str | None

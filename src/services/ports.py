@@ -5,7 +5,9 @@ service's rules can be tested in microseconds without a database.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from src.models.addon import AddOn, AddOnSubscription
@@ -147,6 +149,10 @@ class PaymentRepositoryPort(Protocol):
 
     def list_stale(self, created_before: datetime, limit: int) -> list[Payment]: ...
 
+    def list_open_before(
+        self, created_before: datetime, statuses: Sequence[PaymentStatus], limit: int
+    ) -> list[Payment]: ...
+
     def list_page(
         self,
         user_id: uuid.UUID,
@@ -166,6 +172,18 @@ class PaymentRepositoryPort(Protocol):
     def add_refund(self, refund: PaymentRefund) -> PaymentRefund: ...
 
     def find_refund(self, provider_refund_id: str) -> PaymentRefund | None: ...
+
+    def get_refund(
+        self, refund_id: uuid.UUID, *, for_update: bool = False
+    ) -> PaymentRefund | None: ...
+
+    def find_refund_by_key(self, payment_id: uuid.UUID, key: str) -> PaymentRefund | None: ...
+
+    def requested_refund_total(self, payment_id: uuid.UUID) -> Decimal: ...
+
+    def list_requested_refunds(
+        self, created_before: datetime, limit: int
+    ) -> list[PaymentRefund]: ...
 
     def list_refunds(self, payment_id: uuid.UUID) -> list[PaymentRefund]: ...
 

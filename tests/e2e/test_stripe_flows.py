@@ -220,8 +220,9 @@ def test_an_admin_refund_goes_through_stripe_and_takes_the_tokens_back(
         f"{api.base}/admin/payments/{started['payment_id']}/refund", json={}, timeout=30
     )
 
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text  # Stripe answered: the refund is done
     assert response.json()["payment_status"] == "refunded"
+    assert response.json()["status"] == "succeeded"
     assert response.json()["tokens_reversed"] == 100
     refunds = stripe_sdk.v1.refunds.list(
         params={"payment_intent": started["provider_payment_id"]}

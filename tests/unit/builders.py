@@ -11,15 +11,11 @@ from src.events.checkout_events import CheckoutRequestedEvent
 from src.events.checkout_results import CheckoutOutcome
 from src.events.payment_events import PaymentCapturedEvent
 from src.handlers.checkout_handlers import CheckoutHandler
-from src.handlers.invoice_handlers import CancelInvoiceHandler
 from src.handlers.payment_handlers import (
     PaymentCapturedHandler,
     PaymentFailureHandler,
     RefundReportedHandler,
 )
-from src.handlers.payment_start_handlers import StartPaymentHandler
-from src.handlers.payment_verify_handlers import VerifyPaymentHandler
-from src.handlers.refund_handlers import RefundPaymentHandler
 from src.models.addon import AddOn
 from src.models.invoice import Invoice
 from src.models.plan import Plan
@@ -57,6 +53,7 @@ from tests.unit.fakes import (
     FakeUserRepository,
     FakeWebhookEventRepository,
 )
+from tests.unit.payment_process_builders import PaymentProcesses
 from tests.unit.usage_builders import PayPerUse
 
 PAYER = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
@@ -76,7 +73,7 @@ def paying(invoice: Invoice, **fields: Any) -> PaymentCapturedEvent:
 
 
 @dataclass
-class Billing(CatalogRows, PayPerUse):
+class Billing(CatalogRows, PayPerUse, PaymentProcesses):
     """Every fake repository of a checkout, a payment, a refund and pay-per-use, the services
     built on them, and ``provider``: the scripted provider every provider-facing handler talks
     to (beside the real ManualProvider)."""
@@ -172,41 +169,6 @@ class Billing(CatalogRows, PayPerUse):
 
     def refund_reported_handler(self) -> RefundReportedHandler:
         return RefundReportedHandler(self.payment_service(), self.webhook_event_service())
-
-    def start_payment_handler(self) -> StartPaymentHandler:
-        return StartPaymentHandler(
-            invoice_service=self.invoice_service(),
-            payment_service=self.payment_service(),
-            user_service=self.user_service(),
-            payment_providers=self.payment_providers(),
-            expiry_minutes=EXPIRY_MINUTES,
-        )
-
-    def verify_payment_handler(self) -> VerifyPaymentHandler:
-        return VerifyPaymentHandler(
-            payment_service=self.payment_service(),
-            capture_service=self.capture_service(),
-            invoice_service=self.invoice_service(),
-            payment_providers=self.payment_providers(),
-        )
-
-    def refund_payment_handler(self) -> RefundPaymentHandler:
-        return RefundPaymentHandler(
-            payment_service=self.payment_service(),
-            invoice_service=self.invoice_service(),
-            grant_reversal_service=self.grant_reversal_service(),
-            payment_providers=self.payment_providers(),
-        )
-
-    def cancel_invoice_handler(self) -> CancelInvoiceHandler:
-        return CancelInvoiceHandler(
-            invoice_service=self.invoice_service(),
-            subscription_service=self.subscription_service(),
-            token_bundle_service=self.token_bundle_service(),
-            add_on_service=self.add_on_service(),
-            payment_service=self.payment_service(),
-            payment_providers=self.payment_providers(),
-        )
 
     def checkout_handler(self) -> CheckoutHandler:
         return CheckoutHandler(

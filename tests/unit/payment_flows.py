@@ -4,9 +4,8 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from src.events.base import EventResult
-from src.events.payment_events import PaymentStartRequestedEvent, RefundRequestedEvent
-from src.events.payment_results import PaymentStartOutcome, RefundOutcome
+from src.events.payment_events import PaymentStartRequestedEvent
+from src.events.payment_results import PaymentStartOutcome
 from src.models.invoice import Invoice
 from src.models.payment import Payment, PaymentStatus
 from src.models.token_ledger import TokenTransactionType
@@ -23,14 +22,16 @@ def start(
     provider: str = "stripe",
     user_id: uuid.UUID = PAYER,
 ) -> PaymentStartOutcome:
-    """The owner's "pay this invoice" through StartPaymentHandler (the account is created
-    first if it does not exist yet)."""
+    """The owner's "pay this invoice" through PaymentStartProcess (the account is created
+    first if it does not exist yet); no provider call happens in a transaction."""
     if user_id not in billing.users.rows:
         billing.user(user_id)
     event = PaymentStartRequestedEvent(
         user_id=user_id, invoice_id=invoice.id, provider=provider, mode=mode
     )
-    return billing.start_payment_handler().handle(event).data
+    outcome = billing.payment_start_process().run(event)
+    assert billing.provider_calls_in_transaction == []
+    return outcome
 
 
 def started_payment(
@@ -88,17 +89,3 @@ def spend(billing: Billing, tokens: int) -> None:
     billing.token_service().debit_tokens(
         PAYER, tokens, kind=TokenTransactionType.USAGE, reference=None, description="used"
     )
-
-
-def refund(
-    billing: Billing, payment_id: uuid.UUID, amount: str | None, force: bool = False
-) -> EventResult[RefundOutcome]:
-    """ADMIN refunds ``amount`` (None: all that is left) through RefundPaymentHandler."""
-    event = RefundRequestedEvent(
-        admin_id=ADMIN,
-        payment_id=payment_id,
-        amount=None if amount is None else Decimal(amount),
-        force=force,
-        reason="asked",
-    )
-    return billing.refund_payment_handler().handle(event)

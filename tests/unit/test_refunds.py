@@ -1,5 +1,5 @@
-"""Refunds: PaymentService's rules, GrantReversalService, and RefundPaymentHandler over the
-fake provider."""
+"""Refunds: PaymentService's rules, GrantReversalService, and the refund process over the
+fake provider (the intent, its idempotency and faults: test_refund_process.py)."""
 
 from decimal import Decimal
 
@@ -13,10 +13,12 @@ from src.models.payment import PaymentStatus
 from src.models.subscription import SubscriptionStatus
 from src.models.token_bundle import PurchaseStatus
 from src.models.token_ledger import TokenTransactionType
+from src.models.payment import RefundStatus
 from src.providers.base import ObservedRefund
 from src.services.payment_service import existing
 from tests.unit.builders import PAYER, Billing
-from tests.unit.payment_flows import ADMIN, captured_payment, refund, spend, stored_payment
+from tests.unit.payment_flows import ADMIN, captured_payment, spend, stored_payment
+from tests.unit.refund_builders import RefundDesk, refund
 
 S = PaymentStatus
 
@@ -177,13 +179,12 @@ def test_full_refund_reverses_the_grants_and_marks_the_invoice_refunded(
     billing: Billing, invoice: Invoice
 ) -> None:
     payment = captured_payment(billing, invoice)
+    desk = RefundDesk(billing)
 
-    result = refund(billing, payment.id, None)
+    outcome = desk.refund(payment.id)
 
-    outcome = result.data
-    assert billing.provider.refunds == [
-        (existing(payment), Decimal("228.00"), f"refund-{outcome.refund_id}")
-    ]
+    assert billing.provider.refunds == [(existing(payment), Decimal("228.00"), outcome.refund_id)]
+    assert outcome.status is RefundStatus.SUCCEEDED
     assert (outcome.amount, outcome.payment_status, outcome.invoice_status) == (
         Decimal("228.00"),
         S.REFUNDED,
@@ -199,7 +200,8 @@ def test_full_refund_reverses_the_grants_and_marks_the_invoice_refunded(
         1050,
         ADMIN,
     )
-    [notice] = result.notifications
+    assert row.status is RefundStatus.SUCCEEDED
+    [notice] = desk.published
     assert isinstance(notice, PaymentRefundedEvent) and notice.full
 
 
@@ -207,7 +209,7 @@ def test_forced_refund_records_the_shortfall(billing: Billing, invoice: Invoice)
     payment = captured_payment(billing, invoice)
     spend(billing, 1000)
 
-    outcome = refund(billing, payment.id, None, force=True).data
+    outcome = refund(billing, payment.id, None, force=True)
 
     assert (outcome.tokens_reversed, outcome.tokens_shortfall) == (50, 1000)
     assert billing.payments.refunds[0].tokens_shortfall == 1000
@@ -218,18 +220,19 @@ def test_partial_refund_leaves_the_grants_and_the_invoice_paid(
 ) -> None:
     payment = captured_payment(billing, invoice)
     entries = len(billing.tokens.transactions)
+    desk = RefundDesk(billing)
 
-    result = refund(billing, payment.id, "28.00")
+    result = desk.refund(payment.id, "28.00")
 
-    assert (result.data.payment_status, result.data.refunded_amount) == (
+    assert (result.payment_status, result.refunded_amount) == (
         S.PARTIALLY_REFUNDED,
         Decimal("28.00"),
     )
-    assert (invoice.status, result.data.invoice_status) == (InvoiceStatus.PAID, "paid")
+    assert (invoice.status, result.invoice_status) == (InvoiceStatus.PAID, "paid")
     assert billing.token_service().get_balance(PAYER).balance == 1050
     assert len(billing.tokens.transactions) == entries and billing.tokens.locked == []
     [subscription] = billing.subscriptions.rows.values()
     assert subscription.status is SubscriptionStatus.ACTIVE
     assert {p.status for p in billing.purchases.rows.values()} == {PurchaseStatus.COMPLETED}
-    [notice] = result.notifications
+    [notice] = desk.published
     assert isinstance(notice, PaymentRefundedEvent) and not notice.full

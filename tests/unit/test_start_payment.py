@@ -1,4 +1,5 @@
-"""StartPaymentHandler over the fake provider: a pending payment, or the open one again."""
+"""Starting a payment (PaymentStartProcess) over the fake provider: a pending payment, or the
+open one again."""
 
 import uuid
 from datetime import timedelta
@@ -107,9 +108,10 @@ def test_the_provider_customer_is_created_once_and_saved_on_the_user(
 
     user = billing.users.rows[PAYER]
     assert user.stripe_customer_id == "cus_new"
-    assert [known for _, _, known in billing.provider.customer_requests] == [None, "cus_new"]
+    # Asked once, before the first payment was committed; recorded under the user's lock.
+    assert [known for _, _, known in billing.provider.customer_requests] == [None]
     assert [asked.customer_id for asked in billing.provider.starts] == ["cus_new", "cus_new"]
-    assert billing.users.locked == [PAYER, PAYER]
+    assert billing.users.locked == [PAYER]
 
 
 def test_a_second_start_in_the_same_mode_resumes_the_open_payment(
@@ -154,7 +156,6 @@ def test_another_mode_cancels_the_open_payment_at_the_provider_first(
         "ensure_customer",
         "start_payment",
         "cancel_payment",
-        "ensure_customer",
         "start_payment",
     ]
     assert billing.provider.cancelled == [existing(old)]

@@ -12,7 +12,6 @@ from src.events.payment_events import (
     PaymentFailedEvent,
     PaymentFailureReportedEvent,
     PaymentRefundedEvent,
-    PaymentVerificationRequestedEvent,
     RefundReportedEvent,
 )
 from src.events.payment_results import VerifyOutcome
@@ -36,8 +35,10 @@ SUCCEEDED = RemotePayment(
 
 
 def verify(billing: Billing, payment: Payment, user_id: uuid.UUID = PAYER) -> VerifyOutcome:
-    event = PaymentVerificationRequestedEvent(user_id=user_id, payment_id=payment.id)
-    return billing.verify_payment_handler().handle(event).data
+    """Through PaymentVerifyProcess: the provider is asked with no transaction open."""
+    outcome = billing.payment_verify_process().run(user_id, payment.id)
+    assert billing.provider_calls_in_transaction == []
+    return outcome
 
 
 def failure(payment: Payment | None, event_id: str = "evt_f") -> PaymentFailureReportedEvent:

@@ -6,10 +6,11 @@ microsecond keep their insertion order (a stable sort), where SQL would fall bac
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from src.clock import utc_now
 from src.models.payment import (
     OFF_SESSION,
     OPEN_PAYMENT_STATUSES,
@@ -17,6 +18,7 @@ from src.models.payment import (
     PaymentRefund,
     PaymentStatus,
     PaymentStatusChange,
+    RefundStatus,
 )
 from src.pagination import Cursor, PageResult
 from src.repositories.base import DuplicateRow
@@ -41,6 +43,7 @@ class FakePaymentRepository:
         self.changes: list[PaymentStatusChange] = []
         self.refunds: list[PaymentRefund] = []
         self.locked: list[uuid.UUID] = []  # ids read with for_update, in order
+        self.locked_refunds: list[uuid.UUID] = []
 
     def add(self, payment: Payment) -> Payment:
         apply_defaults(payment, refunded_amount=Decimal("0.00"))
@@ -103,6 +106,18 @@ class FakePaymentRepository:
         )
         return _oldest_first(stale)[:limit]
 
+    def list_open_before(
+        self, created_before: datetime, statuses: Sequence[PaymentStatus], limit: int
+    ) -> list[Payment]:
+        rows = (
+            row
+            for row in self.rows.values()
+            if row.status in statuses
+            and row.created_at < created_before
+            and (row.start_lease_until is None or row.start_lease_until < utc_now())
+        )
+        return _oldest_first(rows)[:limit]
+
     def list_page(
         self,
         user_id: uuid.UUID,
@@ -164,12 +179,52 @@ class FakePaymentRepository:
             raise CheckViolation(f"refund amount {refund.amount}")
         if refund.provider_refund_id is not None and self.find_refund(refund.provider_refund_id):
             raise DuplicateRow("uq_payment_refunds_provider_refund_id")
-        apply_defaults(refund, tokens_reversed=0, tokens_shortfall=0)
+        if refund.idempotency_key is not None and self.find_refund_by_key(
+            refund.payment_id, refund.idempotency_key
+        ):
+            raise DuplicateRow("uq_payment_refunds_payment_id_idempotency_key")
+        apply_defaults(
+            refund,
+            tokens_reversed=0,
+            tokens_shortfall=0,
+            status=RefundStatus.SUCCEEDED,
+            force=False,
+        )
         self.refunds.append(refund)
         return refund
 
     def find_refund(self, provider_refund_id: str) -> PaymentRefund | None:
         return next((r for r in self.refunds if r.provider_refund_id == provider_refund_id), None)
+
+    def get_refund(self, refund_id: uuid.UUID, *, for_update: bool = False) -> PaymentRefund | None:
+        refund = next((r for r in self.refunds if r.id == refund_id), None)
+        if refund is not None and for_update:
+            self.locked_refunds.append(refund_id)
+        return refund
+
+    def find_refund_by_key(self, payment_id: uuid.UUID, key: str) -> PaymentRefund | None:
+        return next(
+            (r for r in self.refunds if r.payment_id == payment_id and r.idempotency_key == key),
+            None,
+        )
+
+    def requested_refund_total(self, payment_id: uuid.UUID) -> Decimal:
+        return sum(
+            (
+                r.amount
+                for r in self.refunds
+                if r.payment_id == payment_id and r.status is RefundStatus.REQUESTED
+            ),
+            Decimal("0.00"),
+        )
+
+    def list_requested_refunds(self, created_before: datetime, limit: int) -> list[PaymentRefund]:
+        waiting = [
+            r
+            for r in self.refunds
+            if r.status is RefundStatus.REQUESTED and r.created_at < created_before
+        ]
+        return sorted(waiting, key=lambda r: r.created_at)[:limit]
 
     def list_refunds(self, payment_id: uuid.UUID) -> list[PaymentRefund]:
         return [refund for refund in self.refunds if refund.payment_id == payment_id]

@@ -23,8 +23,11 @@ class FakePaymentProvider(PaymentProvider):
     Script it through its attributes: ``customer`` (what ensure_customer creates),
     ``resumable`` (resume_payment answers the payment again, else None), ``remote`` (what
     fetch_payment sees), ``refund_id``, ``event`` (what parse_webhook returns),
-    ``saved_method`` (the customer's saved card, for off-session charges) and
-    ``failures`` (method name → exception raised after the call is recorded).
+    ``saved_method`` (the customer's saved card, for off-session charges),
+    ``failures`` (method name → exception raised after the call is recorded) and
+    ``lost_refund_answer`` (raised after a refund was made: the answer never arrived).
+    Refunds made are kept by our refund id (``made_refunds``), as Stripe keeps the metadata
+    ``find_refund`` matches.
     """
 
     name = "stripe"
@@ -43,7 +46,10 @@ class FakePaymentProvider(PaymentProvider):
         self.resumed: list[ExistingPayment] = []
         self.cancelled: list[ExistingPayment] = []
         self.fetched: list[ExistingPayment] = []
-        self.refunds: list[tuple[ExistingPayment, Decimal, str]] = []
+        self.refunds: list[tuple[ExistingPayment, Decimal, uuid.UUID]] = []
+        self.made_refunds: dict[uuid.UUID, ProviderRefund] = {}
+        self.lost_refund_answer: Exception | None = None
+        self.refund_lookups: list[uuid.UUID] = []
 
     def ensure_customer(self, user_id: uuid.UUID, email: str, known_id: str | None) -> str | None:
         self._call("ensure_customer")
@@ -102,10 +108,21 @@ class FakePaymentProvider(PaymentProvider):
         self.fetched.append(existing)
         return self.remote
 
-    def refund(self, existing: ExistingPayment, amount: Decimal, refund_key: str) -> ProviderRefund:
+    def refund(
+        self, existing: ExistingPayment, amount: Decimal, refund_id: uuid.UUID
+    ) -> ProviderRefund:
         self._call("refund")
-        self.refunds.append((existing, amount, refund_key))
-        return ProviderRefund(refund_id=self.refund_id, amount=amount)
+        self.refunds.append((existing, amount, refund_id))
+        made = ProviderRefund(refund_id=self.refund_id, amount=amount)
+        self.made_refunds[refund_id] = made
+        if self.lost_refund_answer is not None:
+            raise self.lost_refund_answer
+        return made
+
+    def find_refund(self, existing: ExistingPayment, refund_id: uuid.UUID) -> ProviderRefund | None:
+        self._call("find_refund")
+        self.refund_lookups.append(refund_id)
+        return self.made_refunds.get(refund_id)
 
     def _call(self, method: str) -> None:
         self.calls.append(method)

@@ -1,0 +1,115 @@
+"""Listing payments to resolve, and recording what their provider says of them.
+
+Confirmed money is never expired: a payment the provider reports succeeded is captured through
+the same capture as the webhook (a later webhook is a duplicate). Failed, cancelled, never
+started or expired payments close, publish ``payment.failed`` (auto-reload bookkeeping listens)
+and leave their invoice payable. A payment that is no longer open is left as it is.
+"""
+
+import uuid
+
+from src.errors import ProviderError
+from src.events.base import EventResult, IEventHandler
+from src.events.payment_events import PaymentFailedEvent
+from src.events.reconcile_events import (
+    OpenPayment,
+    OpenPaymentsListedEvent,
+    PaymentResolutionReportedEvent,
+    Resolution,
+)
+from src.models.payment import OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
+from src.providers.base import RemotePayment, RemoteStatus
+from src.services.capture_service import CaptureRequest, CaptureService
+from src.services.invoice_service import InvoiceService
+from src.services.payment_service import PaymentClaim, PaymentService, existing
+
+CLOSING: dict[RemoteStatus, tuple[PaymentStatus, str]] = {
+    RemoteStatus.CANCELLED: (PaymentStatus.CANCELLED, "cancelled at the provider"),
+    RemoteStatus.NOT_FOUND: (PaymentStatus.EXPIRED, "never started at the provider"),
+}
+
+
+class ListOpenPaymentsHandler(IEventHandler[OpenPaymentsListedEvent, list[OpenPayment]]):
+    def __init__(self, payment_service: PaymentService) -> None:
+        self._payments = payment_service
+
+    def handle(self, event: OpenPaymentsListedEvent) -> EventResult[list[OpenPayment]]:
+        rows = self._payments.list_open_before(event.created_before, event.statuses, event.limit)
+        return EventResult([OpenPayment(row.id, row.provider, existing(row)) for row in rows])
+
+
+class ResolvePaymentHandler(IEventHandler[PaymentResolutionReportedEvent, Resolution]):
+    def __init__(
+        self,
+        payment_service: PaymentService,
+        invoice_service: InvoiceService,
+        capture_service: CaptureService,
+    ) -> None:
+        self._payments = payment_service
+        self._invoices = invoice_service
+        self._capture = capture_service
+        self._request: CaptureRequest | None = None
+
+    def handle(self, event: PaymentResolutionReportedEvent) -> EventResult[Resolution]:
+        payment = self._payments.get(event.payment_id)
+        remote = event.remote
+        if remote.status is RemoteStatus.SUCCEEDED and payment.invoice_id is not None:
+            self._request = capture_request(payment, payment.invoice_id, remote)
+            outcome, notifications = self._capture.capture(self._request)
+            resolution: Resolution = "captured" if outcome.status == "success" else "unchanged"
+            return EventResult(resolution, tuple(notifications))
+        payment = self._payments.get_locked(event.payment_id)
+        if payment.status not in OPEN_PAYMENT_STATUSES:
+            return EventResult("unchanged")
+        if remote.payment_intent_id and payment.provider_payment_intent_id is None:
+            payment.provider_payment_intent_id = remote.payment_intent_id
+            payment.provider_reference = payment.provider_reference or remote.payment_intent_id
+        if remote.status is RemoteStatus.FAILED:
+            self._payments.fail(payment, "payment_failed", remote.failure_message, event.source)
+            return EventResult("failed", (self._failed(payment, remote.failure_message),))
+        if remote.status in CLOSING:
+            to, reason = CLOSING[remote.status]
+            self._payments.move(payment, to, reason)
+            resolution = "cancelled" if to is PaymentStatus.CANCELLED else "expired"
+            return EventResult(resolution, (self._failed(payment, reason),))
+        if remote.status is RemoteStatus.PROCESSING:
+            self._payments.move(payment, PaymentStatus.PROCESSING, "processing at the provider")
+            return EventResult("processing")
+        if event.stopped_at_provider and payment.status is PaymentStatus.PENDING:
+            self._payments.move(payment, PaymentStatus.EXPIRED, "checkout not finished")
+            return EventResult("expired", (self._failed(payment, "The payment expired."),))
+        return EventResult("open")
+
+    def on_failure(self, event: PaymentResolutionReportedEvent, error: Exception) -> None:
+        """A capture that was refused (e.g. amount mismatch) is kept, as the webhook's is."""
+        if self._request is not None:
+            self._capture.record_refusal(self._request, error)
+
+    @staticmethod
+    def _failed(payment: Payment, reason: str | None) -> PaymentFailedEvent:
+        return PaymentFailedEvent(
+            payment_id=payment.id,
+            invoice_id=payment.invoice_id,
+            user_id=payment.user_id,
+            reason=reason,
+        )
+
+
+def capture_request(
+    payment: Payment, invoice_id: uuid.UUID, remote: RemotePayment
+) -> CaptureRequest:
+    """What the provider confirmed, as the claim capture checks against the invoice."""
+    if remote.amount is None or remote.currency is None:
+        raise ProviderError("The provider reported a success without an amount.")
+    return CaptureRequest(
+        invoice_id=invoice_id,
+        claim=PaymentClaim(
+            provider=payment.provider,
+            reference=remote.payment_intent_id or payment.provider_reference or str(payment.id),
+            amount=remote.amount,
+            currency=remote.currency,
+        ),
+        payment_id=payment.id,
+        payment_intent_id=remote.payment_intent_id,
+        charge_id=remote.charge_id,
+    )

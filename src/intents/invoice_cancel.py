@@ -1,0 +1,81 @@
+"""Cancelling an invoice (``POST /user/invoices/<id>/cancel``) around the provider calls.
+
+1. a command locks the invoice, checks it can be cancelled, and answers its open payments;
+2. each is stopped at its provider with no transaction open (409 ``payment_in_progress``
+   when the provider already moves the money: the invoice then stays pending);
+3. the same command, told which payments were stopped, records them CANCELLED and, once no
+   payment is open, cancels the invoice and its items. A payment started meanwhile by
+   another request is answered in turn and stopped the same way.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from src.errors import ApiError, Conflict, InvalidState
+from src.events.dispatcher import EventDispatcher
+from src.events.invoice_events import InvoiceCancellationRequestedEvent
+from src.events.invoice_results import InvoiceSnapshot
+from src.intents.stopping import stop_at_provider
+from src.providers.base import PaymentProviders
+
+logger = logging.getLogger(__name__)
+MAX_ROUNDS = 5
+
+
+class InvoiceCancelProcess:
+    def __init__(
+        self,
+        dispatcher_factory: Callable[[], EventDispatcher],
+        payment_providers: PaymentProviders,
+    ) -> None:
+        self._dispatcher = dispatcher_factory
+        self._providers = payment_providers
+
+    def run(self, user_id: uuid.UUID, invoice_id: uuid.UUID) -> InvoiceSnapshot:
+        stopped: tuple[uuid.UUID, ...] = ()
+        for _ in range(MAX_ROUNDS):
+            plan = (
+                self._dispatcher()
+                .emit(
+                    InvoiceCancellationRequestedEvent(
+                        user_id=user_id, invoice_id=invoice_id, stopped=stopped
+                    )
+                )
+                .data
+            )
+            if plan.snapshot is not None:
+                return plan.snapshot
+            if plan.refused:
+                raise InvalidState(
+                    "A payment of this invoice is being processed; it cannot be cancelled now.",
+                    code="payment_in_progress",
+                )
+            done: list[uuid.UUID] = []
+            try:
+                for payment in plan.to_stop:
+                    stop_at_provider(self._providers.get(payment.provider), payment.existing)
+                    done.append(payment.payment_id)
+            except ApiError:
+                self._record_stopped(user_id, invoice_id, tuple(done))
+                raise
+            stopped = tuple(done)
+        raise Conflict(
+            "This invoice's payments keep changing; try again.", code="payment_contended"
+        )
+
+    def _record_stopped(
+        self, user_id: uuid.UUID, invoice_id: uuid.UUID, stopped: tuple[uuid.UUID, ...]
+    ) -> None:
+        """The payments stopped before one was refused are recorded cancelled (they can no
+        longer complete at their provider); the invoice stays pending, since one is open."""
+        if not stopped:
+            return
+        try:
+            self._dispatcher().emit(
+                InvoiceCancellationRequestedEvent(
+                    user_id=user_id, invoice_id=invoice_id, stopped=stopped
+                )
+            )
+        except ApiError as error:
+            logger.warning("stopped payments of invoice %s not recorded: %s", invoice_id, error)

@@ -1,0 +1,107 @@
+"""The admin refund as a provider intent (POST /admin/payments/<id>/refund, the
+``refund.execute`` job and the janitor run it).
+
+1. commit the intent: every check, then a ``requested`` refund (or, for a retry under the
+   same Idempotency-Key, find the one committed before);
+2. call the provider with no transaction open, the refund's id as idempotency key and as
+   metadata; a refund that may have reached the provider before (a retry, a job, the janitor)
+   is first looked for there, since Stripe forgets keys after 24 hours and localstripe
+   ignores them;
+3. record the outcome: refunded (and, when that completes the payment, the grants taken back)
+   or refused. When the provider cannot be reached the refund stays ``requested`` and a job
+   asks again. A crash anywhere leaves a refund that a retry, the job or the janitor takes to
+   exactly one refund at the provider.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from src.errors import ProviderError, ServiceUnavailable
+from src.events.dispatcher import EventDispatcher
+from src.events.payment_events import RefundRequestedEvent
+from src.events.payment_results import RefundIntent, RefundOutcome
+from src.events.refund_events import (
+    RefundOutcomeReportedEvent,
+    RefundResumeRequestedEvent,
+    RefundRetryRequestedEvent,
+)
+from src.faults import FaultPoints
+from src.providers.base import PaymentProviders, ProviderDeclined, ProviderRefund, ProviderRefused
+
+logger = logging.getLogger(__name__)
+FLOW = "refund"
+
+
+class ProviderUnreachable(Exception):
+    """Internal: the provider did not answer (network, 5xx, 409, 429); the refund waits."""
+
+
+class RefundProcess:
+    def __init__(
+        self,
+        dispatcher_factory: Callable[[], EventDispatcher],
+        payment_providers: PaymentProviders,
+        fault_points: FaultPoints,
+    ) -> None:
+        self._dispatcher = dispatcher_factory
+        self._providers = payment_providers
+        self._faults = fault_points
+
+    def request(self, command: RefundRequestedEvent) -> RefundOutcome:
+        """The admin's refund. ``succeeded`` when the provider answered at once; ``requested``
+        when it could not be reached (the ``refund.execute`` job finishes it); ``failed`` when
+        it refused. A replay answers the refund's outcome, or resumes it if it has none."""
+        intent = self._dispatcher().emit(command).data
+        if intent.settled is not None:
+            return intent.settled
+        try:
+            return self._execute(intent)
+        except ProviderUnreachable:
+            self._dispatcher().emit(RefundRetryRequestedEvent(refund_id=intent.refund_id))
+            return intent.pending
+
+    def resolve(self, refund_id: uuid.UUID) -> RefundOutcome:
+        """Take a refund still ``requested`` to the provider's real state: found there →
+        its outcome recorded; not found → asked for again under the same key. For the
+        ``refund.execute`` job and the janitor; a settled refund is answered as it is.
+
+        Raises ``ProviderError`` when the provider cannot be reached (the refund stays
+        ``requested``; the job's retries or the next janitor run try again)."""
+        intent = self._dispatcher().emit(RefundResumeRequestedEvent(refund_id=refund_id)).data
+        if intent.settled is not None:
+            return intent.settled
+        try:
+            return self._execute(intent)
+        except ProviderUnreachable as unreachable:
+            raise ProviderError(
+                "The payment provider could not be reached; the refund is still requested."
+            ) from unreachable.__cause__
+
+    def _execute(self, intent: RefundIntent) -> RefundOutcome:
+        provider = self._providers.get(intent.provider)
+        self._faults.reached(f"{FLOW}.before_provider_call")
+        made: ProviderRefund | None = None
+        refused: str | None = None
+        try:
+            if intent.resumed:
+                made = provider.find_refund(intent.existing, intent.refund_id)
+            if made is None:
+                made = provider.refund(intent.existing, intent.amount, intent.refund_id)
+        except (ProviderDeclined, ProviderRefused) as error:
+            refused = error.message
+        except (ProviderError, ServiceUnavailable) as error:
+            logger.warning("refund %s: the provider did not answer (%s)", intent.refund_id, error)
+            raise ProviderUnreachable() from error
+        self._faults.reached(f"{FLOW}.after_provider_call")
+
+        outcome = self._dispatcher().emit(
+            RefundOutcomeReportedEvent(
+                refund_id=intent.refund_id,
+                provider_refund_id=made.refund_id if made else None,
+                failure_message=refused or (made.failure_message if made else None),
+            )
+        )
+        self._faults.reached(f"{FLOW}.after_outcome_commit")
+        logger.info("refund %s: %s", intent.refund_id, outcome.data.status)
+        return outcome.data
