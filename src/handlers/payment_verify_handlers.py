@@ -7,18 +7,15 @@ through CaptureService with the same reference (the provider's payment id) under
 lock, so whichever comes second finds the invoice paid and credits nothing.
 """
 
-import uuid
-
-from src.errors import ProviderError
 from src.events.base import EventResult, IEventHandler, Notification
 from src.events.payment_events import PaymentVerificationRequestedEvent
 from src.events.payment_results import VerifyOutcome
 from src.events.payment_verify_events import PaymentVerificationReportedEvent, VerifyPlan
-from src.models.payment import Payment, PaymentStatus
-from src.providers.base import RemotePayment, RemoteStatus
-from src.services.capture_service import CaptureRequest, CaptureService
+from src.models.payment import PaymentStatus
+from src.providers.base import RemoteStatus
+from src.services.capture_service import CaptureRequest, CaptureService, capture_request
 from src.services.invoice_service import InvoiceService
-from src.services.payment_service import PaymentClaim, PaymentService, existing
+from src.services.payment_service import PaymentService, existing
 
 
 class VerifyPaymentHandler(IEventHandler[PaymentVerificationRequestedEvent, VerifyPlan]):
@@ -53,7 +50,7 @@ class RecordVerificationHandler(IEventHandler[PaymentVerificationReportedEvent, 
         captured = False
         notifications: list[Notification] = []
         if remote.status is RemoteStatus.SUCCEEDED and payment.invoice_id is not None:
-            self._request = self._capture_request(payment, payment.invoice_id, remote)
+            self._request = capture_request(payment, payment.invoice_id, remote)
             outcome, notifications = self._capture.capture(self._request)
             captured = outcome.status == "success"
         elif remote.status is RemoteStatus.FAILED:
@@ -75,22 +72,3 @@ class RecordVerificationHandler(IEventHandler[PaymentVerificationReportedEvent, 
         """A capture the check started and then refused (e.g. amount mismatch) is kept."""
         if self._request is not None:
             self._capture.record_refusal(self._request, error)
-
-    @staticmethod
-    def _capture_request(
-        payment: Payment, invoice_id: uuid.UUID, remote: RemotePayment
-    ) -> CaptureRequest:
-        if remote.amount is None or remote.currency is None:
-            raise ProviderError("The provider reported a success without an amount.")
-        return CaptureRequest(
-            invoice_id=invoice_id,
-            claim=PaymentClaim(
-                provider=payment.provider,
-                reference=remote.payment_intent_id or payment.provider_reference or str(payment.id),
-                amount=remote.amount,
-                currency=remote.currency,
-            ),
-            payment_id=payment.id,
-            payment_intent_id=remote.payment_intent_id,
-            charge_id=remote.charge_id,
-        )

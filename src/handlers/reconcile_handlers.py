@@ -6,9 +6,6 @@ started or expired payments close, publish ``payment.failed`` (auto-reload bookk
 and leave their invoice payable. A payment that is no longer open is left as it is.
 """
 
-import uuid
-
-from src.errors import ProviderError
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentFailedEvent
 from src.events.reconcile_events import (
@@ -18,10 +15,10 @@ from src.events.reconcile_events import (
     Resolution,
 )
 from src.models.payment import OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
-from src.providers.base import RemotePayment, RemoteStatus
-from src.services.capture_service import CaptureRequest, CaptureService
+from src.providers.base import RemoteStatus
+from src.services.capture_service import CaptureRequest, CaptureService, capture_request
 from src.services.invoice_service import InvoiceService
-from src.services.payment_service import PaymentClaim, PaymentService, existing
+from src.services.payment_service import PaymentService, existing
 
 CLOSING: dict[RemoteStatus, tuple[PaymentStatus, str]] = {
     RemoteStatus.CANCELLED: (PaymentStatus.CANCELLED, "cancelled at the provider"),
@@ -93,23 +90,3 @@ class ResolvePaymentHandler(IEventHandler[PaymentResolutionReportedEvent, Resolu
             user_id=payment.user_id,
             reason=reason,
         )
-
-
-def capture_request(
-    payment: Payment, invoice_id: uuid.UUID, remote: RemotePayment
-) -> CaptureRequest:
-    """What the provider confirmed, as the claim capture checks against the invoice."""
-    if remote.amount is None or remote.currency is None:
-        raise ProviderError("The provider reported a success without an amount.")
-    return CaptureRequest(
-        invoice_id=invoice_id,
-        claim=PaymentClaim(
-            provider=payment.provider,
-            reference=remote.payment_intent_id or payment.provider_reference or str(payment.id),
-            amount=remote.amount,
-            currency=remote.currency,
-        ),
-        payment_id=payment.id,
-        payment_intent_id=remote.payment_intent_id,
-        charge_id=remote.charge_id,
-    )

@@ -11,33 +11,21 @@ retry converges on the same single payment (or none); the janitor resolves what 
 
 import logging
 import uuid
-from collections.abc import Callable
 
+from src.intents.base import ProviderProcess
 from src.events.auto_reload_events import (
     AutoReloadIntentRequestedEvent,
     AutoReloadOutcomeReportedEvent,
     AutoReloadPlanRequestedEvent,
 )
-from src.events.dispatcher import EventDispatcher
 from src.events.token_results import AutoReloadAttempt
-from src.faults import FaultPoints
-from src.providers.base import PaymentProviders, ProviderDeclined, RemotePayment, RemoteStatus
+from src.providers.base import ProviderDeclined, RemotePayment, RemoteStatus
 
 logger = logging.getLogger(__name__)
 FLOW = "auto_reload"
 
 
-class AutoReloadProcess:
-    def __init__(
-        self,
-        dispatcher_factory: Callable[[], EventDispatcher],
-        payment_providers: PaymentProviders,
-        fault_points: FaultPoints,
-    ) -> None:
-        self._dispatcher = dispatcher_factory
-        self._providers = payment_providers
-        self._faults = fault_points
-
+class AutoReloadProcess(ProviderProcess):
     def run(self, user: uuid.UUID) -> AutoReloadAttempt:
         plan = self._dispatcher().emit(AutoReloadPlanRequestedEvent(user_id=user)).data
         if plan.skip_reason is not None:

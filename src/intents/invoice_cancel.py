@@ -10,28 +10,18 @@
 
 import logging
 import uuid
-from collections.abc import Callable
 
+from src.intents.base import ProviderProcess
 from src.errors import ApiError, Conflict, InvalidState
-from src.events.dispatcher import EventDispatcher
 from src.events.invoice_events import InvoiceCancellationRequestedEvent
 from src.events.invoice_results import InvoiceSnapshot
 from src.intents.stopping import stop_at_provider
-from src.providers.base import PaymentProviders
 
 logger = logging.getLogger(__name__)
 MAX_ROUNDS = 5
 
 
-class InvoiceCancelProcess:
-    def __init__(
-        self,
-        dispatcher_factory: Callable[[], EventDispatcher],
-        payment_providers: PaymentProviders,
-    ) -> None:
-        self._dispatcher = dispatcher_factory
-        self._providers = payment_providers
-
+class InvoiceCancelProcess(ProviderProcess):
     def run(self, user_id: uuid.UUID, invoice_id: uuid.UUID) -> InvoiceSnapshot:
         stopped: tuple[uuid.UUID, ...] = ()
         for _ in range(MAX_ROUNDS):

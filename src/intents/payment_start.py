@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
+from src.intents.base import ProviderProcess
 from src.errors import ApiError, Conflict, InvalidState
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentStartRequestedEvent
@@ -53,7 +54,7 @@ FLOW = "payment_start"
 MAX_ROUNDS = 8
 
 
-class PaymentStartProcess:
+class PaymentStartProcess(ProviderProcess):
     def __init__(
         self,
         dispatcher_factory: Callable[[], EventDispatcher],
@@ -65,9 +66,7 @@ class PaymentStartProcess:
     ) -> None:
         """``wait_seconds``: how long a request that finds another one creating the payment
         waits for its outcome before answering 409 ``payment_starting`` (retry later)."""
-        self._dispatcher = dispatcher_factory
-        self._providers = payment_providers
-        self._faults = fault_points
+        super().__init__(dispatcher_factory, payment_providers, fault_points)
         self._wait = wait_seconds
         self._poll = poll_seconds
         self._sleep = sleep

@@ -3,24 +3,14 @@ command, ask the provider with no transaction open, then capture it (exactly as 
 would) or record its failure in a second command."""
 
 import uuid
-from collections.abc import Callable
 
-from src.events.dispatcher import EventDispatcher
+from src.intents.base import ProviderProcess
 from src.events.payment_events import PaymentVerificationRequestedEvent
 from src.events.payment_results import VerifyOutcome
 from src.events.payment_verify_events import PaymentVerificationReportedEvent
-from src.providers.base import PaymentProviders
 
 
-class PaymentVerifyProcess:
-    def __init__(
-        self,
-        dispatcher_factory: Callable[[], EventDispatcher],
-        payment_providers: PaymentProviders,
-    ) -> None:
-        self._dispatcher = dispatcher_factory
-        self._providers = payment_providers
-
+class PaymentVerifyProcess(ProviderProcess):
     def run(self, user_id: uuid.UUID, payment_id: uuid.UUID) -> VerifyOutcome:
         read = PaymentVerificationRequestedEvent(user_id=user_id, payment_id=payment_id)
         plan = self._dispatcher().emit(read).data

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from src.intents.base import ProviderProcess
 from src.errors import ApiError
 from src.events.dispatcher import EventDispatcher
 from src.events.reconcile_events import (
@@ -25,28 +26,17 @@ from src.events.reconcile_events import (
     Resolution,
 )
 from src.events.refund_events import RequestedRefundsListedEvent
-from src.faults import FaultPoints
 from src.intents.refund import RefundProcess
 from src.models.payment import PaymentStatus
-from src.providers.base import PaymentProviders, RemoteStatus
+from src.providers.base import RemoteStatus
 
 logger = logging.getLogger(__name__)
 
 JANITOR_STATUSES = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
 
 
-class PaymentResolver:
+class PaymentResolver(ProviderProcess):
     """One payment: ask the provider, stop it there when it must expire, report the answer."""
-
-    def __init__(
-        self,
-        dispatcher_factory: Callable[[], EventDispatcher],
-        payment_providers: PaymentProviders,
-        fault_points: FaultPoints,
-    ) -> None:
-        self._dispatcher = dispatcher_factory
-        self._providers = payment_providers
-        self._faults = fault_points
 
     def resolve(self, payment: OpenPayment, *, expire: bool, source: str) -> Resolution | None:
         """The resolution recorded, or None when the provider could not be asked (later)."""

@@ -15,10 +15,9 @@
 
 import logging
 import uuid
-from collections.abc import Callable
 
+from src.intents.base import ProviderProcess
 from src.errors import ProviderError, ServiceUnavailable
-from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import RefundRequestedEvent
 from src.events.payment_results import RefundIntent, RefundOutcome
 from src.events.refund_events import (
@@ -26,8 +25,7 @@ from src.events.refund_events import (
     RefundResumeRequestedEvent,
     RefundRetryRequestedEvent,
 )
-from src.faults import FaultPoints
-from src.providers.base import PaymentProviders, ProviderDeclined, ProviderRefund, ProviderRefused
+from src.providers.base import ProviderDeclined, ProviderRefund, ProviderRefused
 
 logger = logging.getLogger(__name__)
 FLOW = "refund"
@@ -37,17 +35,7 @@ class ProviderUnreachable(Exception):
     """Internal: the provider did not answer (network, 5xx, 409, 429); the refund waits."""
 
 
-class RefundProcess:
-    def __init__(
-        self,
-        dispatcher_factory: Callable[[], EventDispatcher],
-        payment_providers: PaymentProviders,
-        fault_points: FaultPoints,
-    ) -> None:
-        self._dispatcher = dispatcher_factory
-        self._providers = payment_providers
-        self._faults = fault_points
-
+class RefundProcess(ProviderProcess):
     def request(self, command: RefundRequestedEvent) -> RefundOutcome:
         """The admin's refund. ``succeeded`` when the provider answered at once; ``requested``
         when it could not be reached (the ``refund.execute`` job finishes it); ``failed`` when

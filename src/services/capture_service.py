@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from src.clock import utc_now
-from src.errors import AmountMismatch, ApiError
+from src.errors import AmountMismatch, ApiError, ProviderError
 from src.events.base import Notification
 from src.events.payment_events import (
     AddOnActivatedEvent,
@@ -20,8 +20,10 @@ from src.events.payment_events import (
 )
 from src.events.payment_results import CaptureOutcome
 from src.models.invoice import Invoice, InvoiceLineItem, LineItemType
+from src.models.payment import Payment
 from src.models.token_ledger import TokenTransactionType
 from src.money import format_amount
+from src.providers.base import RemotePayment
 from src.services.addon_service import AddOnService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService
@@ -160,3 +162,24 @@ class CaptureService:
                     "received": {"amount": format_amount(claim.amount), "currency": claim.currency},
                 },
             )
+
+
+def capture_request(
+    payment: Payment, invoice_id: uuid.UUID, remote: RemotePayment
+) -> CaptureRequest:
+    """What a provider confirmed when asked (recovery, expiry, the janitor), as the claim
+    capture checks against the invoice."""
+    if remote.amount is None or remote.currency is None:
+        raise ProviderError("The provider reported a success without an amount.")
+    return CaptureRequest(
+        invoice_id=invoice_id,
+        claim=PaymentClaim(
+            provider=payment.provider,
+            reference=remote.payment_intent_id or payment.provider_reference or str(payment.id),
+            amount=remote.amount,
+            currency=remote.currency,
+        ),
+        payment_id=payment.id,
+        payment_intent_id=remote.payment_intent_id,
+        charge_id=remote.charge_id,
+    )

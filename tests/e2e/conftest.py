@@ -2,14 +2,15 @@
 localstripe as its Stripe (the real SDK talks to it; its signed webhooks reach the app)."""
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 
-from src.app import BillingApp
+from src.app import BillingApp, create_app
+from src.extensions import db
 from tests.conftest import TEST_SETTINGS
 from tests.support import stripe_fake as localstripe
 from tests.support.ledger import assert_ledger_consistent
@@ -91,3 +92,42 @@ def clean_database(app: BillingApp) -> Iterator[BillingApp]:
     """Depending on ``app`` truncates every table after each test; the ledger is checked."""
     yield app
     assert_ledger_consistent(app)
+
+
+AppFactory = Callable[[str], BillingApp]
+
+
+@pytest.fixture
+def stripe_apps(
+    database_url: str, localstripe_url: str, stripe_sdk: stripe.StripeClient
+) -> Iterator[AppFactory]:
+    """In-process apps with the served app's Stripe settings (``stripe_env``), on the same
+    database; ``make(api_base)`` points one at localstripe or at a proxy in front of it."""
+    made: list[BillingApp] = []
+
+    def make(api_base: str) -> BillingApp:
+        application = create_app(
+            {
+                **TEST_SETTINGS,
+                "DATABASE_URL": database_url,
+                "STRIPE_SECRET_KEY": localstripe.API_KEY,
+                "STRIPE_API_BASE": api_base,
+                "STRIPE_WEBHOOK_SECRET": localstripe.WEBHOOK_SECRET,
+                "TRIAL_CREDITS": 0,
+            }
+        )
+        if not made:
+            assert application.test_cli_runner().invoke(args=["catalog", "seed"]).exit_code == 0
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.container.unwire()
+        with application.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def stripe_app(stripe_apps: AppFactory, localstripe_url: str) -> BillingApp:
+    return stripe_apps(localstripe_url)

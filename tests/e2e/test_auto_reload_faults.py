@@ -7,7 +7,6 @@ database and localstripe as the served one; the reload job runs in real worker p
 import json
 import os
 import signal
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,12 @@ import stripe
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from src.app import BillingApp, create_app
+from src.app import BillingApp
 from src.clock import utc_now
 from src.extensions import db
 from src.faults import InjectedFault
 from src.jobs.names import AUTO_RELOAD_TASK
 from src.models.payment import OFF_SESSION, Payment, PaymentStatus
-from tests.conftest import TEST_SETTINGS
 from tests.support import stripe_fake as localstripe
 from tests.support.api import ApiClient, RegisteredUser
 from tests.support.faults import armed
@@ -38,27 +36,6 @@ FAULT_POINTS = (
     "auto_reload.after_outcome_commit",
 )
 RELOAD_BUNDLE = "tokens-100"
-
-
-@pytest.fixture
-def stripe_app(
-    database_url: str, localstripe_url: str, stripe_sdk: stripe.StripeClient
-) -> Iterator[BillingApp]:
-    application = create_app(
-        {
-            **TEST_SETTINGS,
-            "DATABASE_URL": database_url,
-            "STRIPE_SECRET_KEY": localstripe.API_KEY,
-            "STRIPE_API_BASE": localstripe_url,
-            "STRIPE_WEBHOOK_SECRET": localstripe.WEBHOOK_SECRET,
-            "TRIAL_CREDITS": 0,
-        }
-    )
-    assert application.test_cli_runner().invoke(args=["catalog", "seed"]).exit_code == 0
-    yield application
-    application.container.unwire()
-    with application.app_context():
-        db.engine.dispose()
 
 
 def bundle_id(client: FlaskClient, tokens: int) -> str:

@@ -8,7 +8,6 @@ flight, and an invoice cancel, with no transaction open during any provider call
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,11 +15,10 @@ import stripe
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from src.app import BillingApp, create_app
+from src.app import BillingApp
 from src.extensions import db
 from src.models.payment import Payment, PaymentStatus
-from tests.conftest import TEST_SETTINGS
-from tests.support import stripe_fake as localstripe
+from tests.e2e.conftest import AppFactory
 from tests.support.api import ApiClient, RegisteredUser
 from tests.support.faults import armed
 from tests.support.holding_proxy import holding_proxy
@@ -30,43 +28,6 @@ FAULT_POINTS = (
     "payment_start.after_provider_call",
     "payment_start.after_outcome_commit",
 )
-AppFactory = Callable[[str], BillingApp]
-
-
-@pytest.fixture
-def stripe_apps(
-    database_url: str, localstripe_url: str, stripe_sdk: stripe.StripeClient
-) -> Iterator[AppFactory]:
-    """In-process apps with the served app's Stripe settings (``stripe_env``), on the same
-    database; ``make(api_base)`` points one at localstripe or at a proxy in front of it."""
-    made: list[BillingApp] = []
-
-    def make(api_base: str) -> BillingApp:
-        application = create_app(
-            {
-                **TEST_SETTINGS,
-                "DATABASE_URL": database_url,
-                "STRIPE_SECRET_KEY": localstripe.API_KEY,
-                "STRIPE_API_BASE": api_base,
-                "STRIPE_WEBHOOK_SECRET": localstripe.WEBHOOK_SECRET,
-                "TRIAL_CREDITS": 0,
-            }
-        )
-        if not made:
-            assert application.test_cli_runner().invoke(args=["catalog", "seed"]).exit_code == 0
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        application.container.unwire()
-        with application.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def stripe_app(stripe_apps: AppFactory, localstripe_url: str) -> BillingApp:
-    return stripe_apps(localstripe_url)
 
 
 def invoice_for(client: FlaskClient, tokens: int = 100) -> tuple[ApiClient, RegisteredUser, str]:

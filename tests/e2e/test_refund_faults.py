@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import stripe
-from dependency_injector import providers
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -28,6 +27,7 @@ from src.models.token_bundle import TokenBundle
 from tests.conftest import TEST_SETTINGS
 from tests.support import stripe_fake as localstripe
 from tests.support.api import ApiClient, RegisteredUser
+from tests.support.faults import armed
 from tests.support.stripe_events import event, post_stripe_event
 
 POINTS = (
@@ -35,19 +35,6 @@ POINTS = (
     "refund.after_provider_call",
     "refund.after_outcome_commit",
 )
-
-
-class ArmedOnce:
-    """Raise ``InjectedFault`` the first time ``point`` is reached: the process dies there."""
-
-    def __init__(self, point: str) -> None:
-        self.point = point
-        self.fired = False
-
-    def reached(self, point: str) -> None:
-        if point == self.point and not self.fired:
-            self.fired = True
-            raise InjectedFault(point)
 
 
 @pytest.fixture
@@ -173,16 +160,13 @@ def test_a_refund_that_dies_at_a_fault_point_ends_in_exactly_one_stripe_refund(
     point: str,
     recovery: str,
 ) -> None:
-    armed = ArmedOnce(point)
-    app.container.fault_points.override(providers.Object(armed))
-    try:
-        died = refund(client, admin, paid["payment_id"])
-        assert died.status_code == 500  # the answer is lost: the admin sees an error
-    except InjectedFault:
-        pass
-    finally:
-        app.container.fault_points.reset_override()
-    assert armed.fired
+    with armed(app, point) as faults:
+        try:
+            died = refund(client, admin, paid["payment_id"])
+            assert died.status_code == 500  # the answer is lost: the admin sees an error
+        except InjectedFault:
+            pass
+    assert faults.remaining == 0
     expected_at_stripe = 0 if point == "refund.before_provider_call" else 1
     assert len(stripe_refunds(stripe_sdk, paid["intent_id"])) == expected_at_stripe
 
