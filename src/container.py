@@ -36,6 +36,7 @@ from src.handlers.listeners import AuditLogListener, AutoReloadListener
 from src.intents.auto_reload import AutoReloadProcess
 from src.intents.invoice_cancel import InvoiceCancelProcess
 from src.intents.payment_start import PaymentStartProcess
+from src.intents.payment_method import PaymentMethodSetupProcess
 from src.intents.payment_verify import PaymentVerifyProcess
 from src.intents.refund import RefundProcess
 from src.intents.reconcile import ExpiryProcess, JanitorProcess, PaymentResolver
@@ -90,7 +91,9 @@ class Container(containers.DeclarativeContainer):
         tokens=tokens,
         payments=payments,
     )
-    refunds = providers.Container(RefundsContainer, billing=billing, payments=payments, jobs=jobs)
+    refunds = providers.Container(
+        RefundsContainer, settings=settings, billing=billing, payments=payments, jobs=jobs
+    )
     payment_processes = providers.Container(
         PaymentProcessesContainer,
         settings=settings,
@@ -127,6 +130,7 @@ class Container(containers.DeclarativeContainer):
             "refund.resume_requested": refunds.resume_handler.provider,
             "refund.outcome_reported": refunds.record_outcome_handler.provider,
             "refund.retry_requested": refunds.retry_handler.provider,
+            "refund.attempt_released": refunds.release_attempt_handler.provider,
             "refunds.requested_listed": refunds.list_requested_handler.provider,
             "payments.open_listed": payments.list_open_payments_handler.provider,
             "payment.resolution_reported": payments.resolve_payment_handler.provider,
@@ -190,6 +194,11 @@ class Container(containers.DeclarativeContainer):
     )
     invoice_cancel_process = providers.Factory(
         InvoiceCancelProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+    )
+    payment_method_setup_process = providers.Factory(
+        PaymentMethodSetupProcess,
         dispatcher_factory=dispatcher.provider,
         payment_providers=payments.payment_providers,
     )

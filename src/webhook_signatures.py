@@ -7,11 +7,11 @@ ways: older than the tolerance or further in the future are refused. All of it h
 before anything in the body is parsed.
 """
 
-import time
 
 import stripe
 from pydantic import SecretStr
 
+from src.clock import utc_now
 from src.errors import ServiceUnavailable, Unauthorized
 
 
@@ -40,7 +40,7 @@ class SignedPayloadVerifier:
             timestamp = _first_timestamp(header or "")
         except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
             raise self._invalid() from error
-        current = now if now is not None else time.time()
+        current = now if now is not None else utc_now().timestamp()
         if abs(current - timestamp) > self._tolerance:
             raise self._invalid()
 

@@ -4,13 +4,19 @@ retry, list what the janitor resolves.
 Reads the payments area (payment records, the grant reversal), billing (the invoice) and jobs
 (the retry is a job). The process that runs these commands around the provider call needs the
 dispatcher, so the root container builds it (``refund_process``).
+
+The attempt lease outlives any request, job or janitor call (a worker is killed at
+GUNICORN_TIMEOUT, and the provider's worst case fits in it), so a lease that ran out means
+its holder is gone.
 """
 
 from dependency_injector import containers, providers
 
+from src.config import Settings
 from src.handlers.refund_handlers import (
     ListRequestedRefundsHandler,
     RecordRefundOutcomeHandler,
+    ReleaseRefundAttemptHandler,
     RequestRefundHandler,
     ResumeRefundHandler,
     ScheduleRefundRetryHandler,
@@ -19,6 +25,7 @@ from src.services.refund_service import RefundService
 
 
 class RefundsContainer(containers.DeclarativeContainer):
+    settings: providers.Dependency[Settings] = providers.Dependency(instance_of=Settings)
     billing = providers.DependenciesContainer()
     payments = providers.DependenciesContainer()
     jobs = providers.DependenciesContainer()
@@ -31,12 +38,14 @@ class RefundsContainer(containers.DeclarativeContainer):
         refund_service=refund_service,
         invoice_service=billing.invoice_service,
         grant_reversal_service=payments.grant_reversal_service,
+        lease_seconds=settings.provided.GUNICORN_TIMEOUT,
     )
     resume_handler = providers.Factory(
         ResumeRefundHandler,
         payment_service=payments.payment_service,
         refund_service=refund_service,
         invoice_service=billing.invoice_service,
+        lease_seconds=settings.provided.GUNICORN_TIMEOUT,
     )
     record_outcome_handler = providers.Factory(
         RecordRefundOutcomeHandler,
@@ -47,6 +56,9 @@ class RefundsContainer(containers.DeclarativeContainer):
     )
     retry_handler = providers.Factory(
         ScheduleRefundRetryHandler, refund_service=refund_service, job_queue=jobs.job_queue
+    )
+    release_attempt_handler = providers.Factory(
+        ReleaseRefundAttemptHandler, refund_service=refund_service
     )
     list_requested_handler = providers.Factory(
         ListRequestedRefundsHandler, refund_service=refund_service

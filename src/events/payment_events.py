@@ -8,7 +8,6 @@ from decimal import Decimal
 from src.events.base import Command, Notification
 from src.events.payment_results import (
     CaptureOutcome,
-    PaymentMethodSetupOutcome,
     RefundIntent,
     WebhookOutcome,
 )
@@ -111,9 +110,20 @@ class RefundRequestedEvent(Command[RefundIntent]):
     idempotency_key: str | None = None
 
 
+@dataclass(frozen=True)
+class PaymentMethodSetupPlan:
+    """Whose card is to be saved, and the provider customer they have (None: none yet)."""
+
+    provider: str
+    user_id: uuid.UUID
+    email: str
+    customer_id: str | None
+
+
 @dataclass(frozen=True, kw_only=True)
-class PaymentMethodSetupRequestedEvent(Command[PaymentMethodSetupOutcome]):
-    """Command: the user wants to save a card (for auto-reload's off-session charges)."""
+class PaymentMethodSetupRequestedEvent(Command[PaymentMethodSetupPlan]):
+    """Command (reads only): the user wants to save a card (for auto-reload's off-session
+    charges); src/intents/payment_method.py makes the provider calls after it."""
 
     name = "payment_method.setup_requested"
     user_id: uuid.UUID

@@ -81,7 +81,9 @@ class RefundIntent:
     """A committed refund to ask the provider for: ``refund_id`` is the idempotency key and
     the metadata it is found by. ``resumed``: it may have reached the provider before (a
     retry, the janitor), so it is looked for there first. ``settled``: it already has an
-    outcome (a replay), nothing is to call. ``pending`` is the answer while it waits."""
+    outcome (a replay), nothing is to call. ``pending`` is the answer while it waits.
+    ``busy``: another attempt holds the refund's attempt lease (it may be asking the provider
+    right now), so this one calls nobody."""
 
     refund_id: uuid.UUID
     provider: str
@@ -90,3 +92,4 @@ class RefundIntent:
     pending: RefundOutcome
     resumed: bool = False
     settled: RefundOutcome | None = None
+    busy: bool = False

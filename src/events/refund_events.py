@@ -1,8 +1,10 @@
 """The admin refund as a provider intent: the commands around the one provider call.
 
 ``payment.refund_requested`` (src/events/payment_events.py) commits the intent; these resume
-it, record what the provider said, defer a retry when it could not be reached, and list the
-intents the janitor resolves.
+it, record what the provider said, defer a retry or release the attempt when it could not be
+reached, and list the intents the janitor resolves. Whoever calls the provider for a refund
+holds its attempt lease (``PaymentRefund.attempt_lease_until``), taken by the committing
+command; recording the outcome, a deferred retry or a release ends it.
 """
 
 import uuid
@@ -15,8 +17,9 @@ from src.events.payment_results import RefundIntent, RefundOutcome
 
 @dataclass(frozen=True, kw_only=True)
 class RefundResumeRequestedEvent(Command[RefundIntent]):
-    """Command (reads only): what a committed refund needs to be asked for again (a job, the
-    janitor), or its outcome when it already has one."""
+    """Command: what a committed refund needs to be asked for again (a job, the janitor), with
+    its attempt lease taken; or its outcome when it already has one; or ``busy`` when another
+    attempt holds the lease (nobody is to call the provider now)."""
 
     name = "refund.resume_requested"
     refund_id: uuid.UUID
@@ -35,10 +38,19 @@ class RefundOutcomeReportedEvent(Command[RefundOutcome]):
 
 @dataclass(frozen=True, kw_only=True)
 class RefundRetryRequestedEvent(Command[bool]):
-    """Command: the provider could not be reached; defer the ``refund.execute`` job that asks
-    again (False when one is already waiting)."""
+    """Command: the provider could not be reached; the attempt lease ends and the
+    ``refund.execute`` job that asks again is deferred (False when one is already waiting)."""
 
     name = "refund.retry_requested"
+    refund_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundAttemptReleasedEvent(Command[bool]):
+    """Command: the provider did not answer a resumed refund (the job retries itself); its
+    attempt lease ends so the retry may call at once (False when it was not held)."""
+
+    name = "refund.attempt_released"
     refund_id: uuid.UUID
 
 

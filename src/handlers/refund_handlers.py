@@ -3,15 +3,24 @@ commit the intent, resume it, record the outcome, defer a retry; and the janitor
 
 Rows are locked in capture's order (invoice, payment, then the refund and the balance), and
 no handler here talks to a provider: the call happens between two of these commands.
+
+The attempt lease (``PaymentRefund.attempt_lease_until``) keeps it to one caller at a time:
+the command that hands a refund to the process for a provider call takes it under the
+refund's row lock (the request for a new refund or a replay, the resume for a job or the
+janitor); an attempt that finds it held is told ``busy`` and calls nobody. Recording the
+outcome, a deferred retry or a release ends it; a holder that died leaves it to run out
+(it outlives any request, job or janitor call: GUNICORN_TIMEOUT).
 """
 
 import uuid
+from datetime import timedelta
 
 from src.clock import utc_now
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentRefundedEvent, RefundRequestedEvent
 from src.events.payment_results import RefundIntent, RefundOutcome
 from src.events.refund_events import (
+    RefundAttemptReleasedEvent,
     RefundOutcomeReportedEvent,
     RefundResumeRequestedEvent,
     RefundRetryRequestedEvent,
@@ -47,7 +56,11 @@ def refund_outcome(
 
 
 def refund_intent(
-    refund: PaymentRefund, payment: Payment, invoice: Invoice | None, resumed: bool
+    refund: PaymentRefund,
+    payment: Payment,
+    invoice: Invoice | None,
+    resumed: bool,
+    busy: bool = False,
 ) -> RefundIntent:
     """What the process needs to call the provider, or the outcome when there is one."""
     outcome = refund_outcome(refund, payment, invoice)
@@ -59,7 +72,20 @@ def refund_intent(
         pending=outcome,
         resumed=resumed,
         settled=None if refund.status is RefundStatus.REQUESTED else outcome,
+        busy=busy,
     )
+
+
+def take_attempt(refunds: RefundService, refund: PaymentRefund, lease: timedelta) -> bool:
+    """Under the refund's row lock: take its attempt lease for a provider call, unless the
+    refund has an outcome (nothing to call) or another attempt holds it (False: busy)."""
+    if refund.status is not RefundStatus.REQUESTED:
+        return True
+    now = utc_now()
+    if refunds.attempt_leased(refund, now):
+        return False
+    refunds.lease_attempt(refund, now + lease)
+    return True
 
 
 class RequestRefundHandler(IEventHandler[RefundRequestedEvent, RefundIntent]):
@@ -67,7 +93,9 @@ class RequestRefundHandler(IEventHandler[RefundRequestedEvent, RefundIntent]):
     called with next. The payment row is locked first, so concurrent refunds of one payment
     are decided one at a time and each counts the ones still in flight: never more than was
     paid. A retry under the same Idempotency-Key finds its refund (no second row, no new
-    provider key); a full refund whose tokens are spent is 409 unless ``force``."""
+    provider key) and takes its attempt lease, or is ``busy`` while another attempt holds it;
+    a new refund is committed with the lease held. A full refund whose tokens are spent is
+    409 unless ``force``."""
 
     def __init__(
         self,
@@ -75,11 +103,13 @@ class RequestRefundHandler(IEventHandler[RefundRequestedEvent, RefundIntent]):
         refund_service: RefundService,
         invoice_service: InvoiceService,
         grant_reversal_service: GrantReversalService,
+        lease_seconds: int,
     ) -> None:
         self._payments = payment_service
         self._refunds = refund_service
         self._invoices = invoice_service
         self._reversal = grant_reversal_service
+        self._lease = timedelta(seconds=lease_seconds)
 
     def handle(self, event: RefundRequestedEvent) -> EventResult[RefundIntent]:
         invoice_id = self._payments.get(event.payment_id).invoice_id
@@ -89,7 +119,10 @@ class RequestRefundHandler(IEventHandler[RefundRequestedEvent, RefundIntent]):
             earlier = self._refunds.find_by_key(payment.id, event.idempotency_key)
             if earlier is not None:
                 self._refunds.check_replay(earlier, event.amount, event.force)
-                return EventResult(refund_intent(earlier, payment, invoice, resumed=True))
+                earlier = self._refunds.get_locked(earlier.id)
+                taken = take_attempt(self._refunds, earlier, self._lease)
+                intent = refund_intent(earlier, payment, invoice, resumed=True, busy=not taken)
+                return EventResult(intent)
         reserved = self._refunds.reserved(payment.id)
         amount = self._payments.refundable(payment, event.amount, reserved)
         completes = payment.refunded_amount + reserved + amount == payment.amount
@@ -103,28 +136,34 @@ class RequestRefundHandler(IEventHandler[RefundRequestedEvent, RefundIntent]):
             created_by=event.admin_id,
             idempotency_key=event.idempotency_key,
             force=event.force,
+            lease_until=utc_now() + self._lease,
         )
         return EventResult(refund_intent(refund, payment, invoice, resumed=False))
 
 
 class ResumeRefundHandler(IEventHandler[RefundResumeRequestedEvent, RefundIntent]):
-    """Reads only: a committed refund to ask the provider about again (it may have acted)."""
+    """A committed refund to ask the provider about again (it may have acted), for a job or
+    the janitor: under the refund's row lock its attempt lease is taken, unless another
+    attempt holds it (``busy``: the caller calls nobody and tries again later)."""
 
     def __init__(
         self,
         payment_service: PaymentService,
         refund_service: RefundService,
         invoice_service: InvoiceService,
+        lease_seconds: int,
     ) -> None:
         self._payments = payment_service
         self._refunds = refund_service
         self._invoices = invoice_service
+        self._lease = timedelta(seconds=lease_seconds)
 
     def handle(self, event: RefundResumeRequestedEvent) -> EventResult[RefundIntent]:
-        refund = self._refunds.get(event.refund_id)
+        refund = self._refunds.get_locked(event.refund_id)
+        taken = take_attempt(self._refunds, refund, self._lease)
         payment = self._payments.get(refund.payment_id)
         invoice = self._invoices.find(payment.invoice_id) if payment.invoice_id else None
-        return EventResult(refund_intent(refund, payment, invoice, resumed=True))
+        return EventResult(refund_intent(refund, payment, invoice, resumed=True, busy=not taken))
 
 
 class RecordRefundOutcomeHandler(IEventHandler[RefundOutcomeReportedEvent, RefundOutcome]):
@@ -133,7 +172,8 @@ class RecordRefundOutcomeHandler(IEventHandler[RefundOutcomeReportedEvent, Refun
     Refunded → the provider's id is kept, the payment's total and status move, and when that
     completes the payment the invoice's grants are taken back: the money is already back, so
     tokens spent since the request are recorded as the shortfall, as ``force`` would.
-    Refused → the refund failed with the provider's message; nothing else changes."""
+    Refused → the refund failed with the provider's message; nothing else changes. Either way
+    the attempt lease ends."""
 
     def __init__(
         self,
@@ -188,21 +228,38 @@ class RecordRefundOutcomeHandler(IEventHandler[RefundOutcomeReportedEvent, Refun
 
 
 class ScheduleRefundRetryHandler(IEventHandler[RefundRetryRequestedEvent, bool]):
-    """The provider could not be reached: the ``refund.execute`` job asks again, after this
-    commits (one waiting job per refund: the queueing lock)."""
+    """The provider could not be reached: the attempt lease ends (the call is over) and the
+    ``refund.execute`` job asks again, after this commits (one waiting job per refund: the
+    queueing lock)."""
 
     def __init__(self, refund_service: RefundService, job_queue: JobQueuePort) -> None:
         self._refunds = refund_service
         self._jobs = job_queue
 
     def handle(self, event: RefundRetryRequestedEvent) -> EventResult[bool]:
-        refund = self._refunds.get(event.refund_id)
+        refund = self._refunds.get_locked(event.refund_id)
         if refund.status is not RefundStatus.REQUESTED:
             return EventResult(False)
+        self._refunds.release_attempt(refund)
         job = self._jobs.enqueue(
             REFUND_TASK, queueing_lock=f"refund-{refund.id}", refund_id=refund.id
         )
         return EventResult(job is not None)
+
+
+class ReleaseRefundAttemptHandler(IEventHandler[RefundAttemptReleasedEvent, bool]):
+    """A resumed attempt's provider call went unanswered: its attempt lease ends, so the
+    job's own retry (or the next janitor run) may call at once."""
+
+    def __init__(self, refund_service: RefundService) -> None:
+        self._refunds = refund_service
+
+    def handle(self, event: RefundAttemptReleasedEvent) -> EventResult[bool]:
+        refund = self._refunds.get_locked(event.refund_id)
+        if refund.status is not RefundStatus.REQUESTED or refund.attempt_lease_until is None:
+            return EventResult(False)
+        self._refunds.release_attempt(refund)
+        return EventResult(True)
 
 
 class ListRequestedRefundsHandler(IEventHandler[RequestedRefundsListedEvent, list[uuid.UUID]]):

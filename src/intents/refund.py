@@ -11,6 +11,12 @@
    or refused. When the provider cannot be reached the refund stays ``requested`` and a job
    asks again. A crash anywhere leaves a refund that a retry, the job or the janitor takes to
    exactly one refund at the provider.
+
+Two attempts at the same moment (an admin retry while the job or the janitor runs, two
+janitors) are kept apart by the refund's attempt lease, not by the idempotency key: the
+command that hands the refund over for a call takes it, and an attempt that finds it held
+calls nobody (the admin gets the refund ``requested``, a job or the janitor
+``RefundInProgress`` and tries again later). A holder that dies leaves it to run out.
 """
 
 import logging
@@ -21,6 +27,7 @@ from src.errors import ProviderError, ServiceUnavailable
 from src.events.payment_events import RefundRequestedEvent
 from src.events.payment_results import RefundIntent, RefundOutcome
 from src.events.refund_events import (
+    RefundAttemptReleasedEvent,
     RefundOutcomeReportedEvent,
     RefundResumeRequestedEvent,
     RefundRetryRequestedEvent,
@@ -35,14 +42,28 @@ class ProviderUnreachable(Exception):
     """Internal: the provider did not answer (network, 5xx, 409, 429); the refund waits."""
 
 
+class RefundInProgress(ServiceUnavailable):
+    """Another attempt holds the refund's attempt lease (it may be asking the provider right
+    now): nothing was called. A 503, so the job engine retries it and the janitor leaves the
+    refund for its next run."""
+
+    code = "refund_in_progress"
+
+    def __init__(self) -> None:
+        super().__init__("This refund is being asked for at the provider; try again later.")
+
+
 class RefundProcess(ProviderProcess):
     def request(self, command: RefundRequestedEvent) -> RefundOutcome:
         """The admin's refund. ``succeeded`` when the provider answered at once; ``requested``
         when it could not be reached (the ``refund.execute`` job finishes it); ``failed`` when
-        it refused. A replay answers the refund's outcome, or resumes it if it has none."""
+        it refused. A replay answers the refund's outcome, or resumes it if it has none, or,
+        while another attempt is asking the provider for it, answers it ``requested``."""
         intent = self._dispatcher().emit(command).data
         if intent.settled is not None:
             return intent.settled
+        if intent.busy:
+            return intent.pending
         try:
             return self._execute(intent)
         except ProviderUnreachable:
@@ -55,16 +76,26 @@ class RefundProcess(ProviderProcess):
         ``refund.execute`` job and the janitor; a settled refund is answered as it is.
 
         Raises ``ProviderError`` when the provider cannot be reached (the refund stays
-        ``requested``; the job's retries or the next janitor run try again)."""
+        ``requested``; the job's retries or the next janitor run try again), and
+        ``RefundInProgress`` when another attempt holds the refund (nothing is called)."""
         intent = self._dispatcher().emit(RefundResumeRequestedEvent(refund_id=refund_id)).data
         if intent.settled is not None:
             return intent.settled
+        if intent.busy:
+            raise RefundInProgress()
         try:
             return self._execute(intent)
         except ProviderUnreachable as unreachable:
+            self._release(refund_id)
             raise ProviderError(
                 "The payment provider could not be reached; the refund is still requested."
             ) from unreachable.__cause__
+
+    def _release(self, refund_id: uuid.UUID) -> None:
+        try:
+            self._dispatcher().emit(RefundAttemptReleasedEvent(refund_id=refund_id))
+        except Exception:  # noqa: BLE001 - the caller's own error matters more; the lease ends
+            logger.exception("could not release the attempt lease of refund %s", refund_id)
 
     def _execute(self, intent: RefundIntent) -> RefundOutcome:
         provider = self._providers.get(intent.provider)

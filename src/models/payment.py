@@ -161,6 +161,9 @@ class PaymentRefund(IdMixin, Base):
     force: Mapped[bool] = mapped_column(default=False)
     failure_message: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime | None]
+    # Until when a request, job or janitor may be asking the provider for this refund (while
+    # it is ``requested``): nobody else calls the provider for it meanwhile.
+    attempt_lease_until: Mapped[datetime | None]
 
 
 class WebhookEvent(IdMixin, Base):

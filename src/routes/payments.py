@@ -7,8 +7,8 @@ from flask import Blueprint
 from flask_jwt_extended import verify_jwt_in_request
 
 from src.container import Container
-from src.events.dispatcher import EventDispatcher
-from src.events.payment_events import PaymentMethodSetupRequestedEvent, PaymentStartRequestedEvent
+from src.events.payment_events import PaymentStartRequestedEvent
+from src.intents.payment_method import PaymentMethodSetupProcess
 from src.intents.payment_start import PaymentStartProcess
 from src.intents.payment_verify import PaymentVerifyProcess
 from src.openapi import BEARER, ViewResult, responses, spec
@@ -142,11 +142,10 @@ def payment_stats(
 )
 @inject
 def setup_payment_method(
-    json: PaymentMethodSetupRequest, dispatcher: EventDispatcher = Provide[Container.dispatcher]
+    json: PaymentMethodSetupRequest,
+    setup: PaymentMethodSetupProcess = Provide[Container.payment_method_setup_process],
 ) -> ViewResult:
     """Save a card for later off-session charges (auto-reload): confirm the answered
     ``client_secret`` (a Stripe SetupIntent) in the frontend."""
-    setup = dispatcher.emit(
-        PaymentMethodSetupRequestedEvent(user_id=current_user_id(), provider=json.provider)
-    ).data
-    return PaymentMethodSetup.from_result(setup), 201
+    outcome = setup.run(current_user_id(), json.provider)
+    return PaymentMethodSetup.from_result(outcome), 201

@@ -30,8 +30,10 @@ class RefundService:
         created_by: uuid.UUID | None,
         idempotency_key: str | None,
         force: bool,
+        lease_until: datetime,
     ) -> PaymentRefund:
-        """The intent, committed with the command: nothing has moved at the provider yet."""
+        """The intent, committed with the command: nothing has moved at the provider yet. The
+        request that commits it holds its attempt lease until ``lease_until``."""
         return self._payments.add_refund(
             PaymentRefund(
                 id=uuid.uuid4(),
@@ -45,8 +47,28 @@ class RefundService:
                 force=force,
                 tokens_reversed=0,
                 tokens_shortfall=0,
+                attempt_lease_until=lease_until,
             )
         )
+
+    # -- the attempt lease -------------------------------------------------------------------
+
+    @staticmethod
+    def attempt_leased(refund: PaymentRefund, now: datetime) -> bool:
+        """Someone may be asking the provider for this refund right now (``lease_attempt``)."""
+        return refund.attempt_lease_until is not None and refund.attempt_lease_until > now
+
+    @staticmethod
+    def lease_attempt(refund: PaymentRefund, until: datetime) -> None:
+        """The caller (under the refund's row lock) alone may call the provider for this
+        refund until ``until``: longer than any request, job or janitor call lives, so a lease
+        that ran out means its holder is gone and the refund may be looked for again."""
+        refund.attempt_lease_until = until
+
+    @staticmethod
+    def release_attempt(refund: PaymentRefund) -> None:
+        """The holder's provider call is over (unanswered): the next attempt may go at once."""
+        refund.attempt_lease_until = None
 
     @staticmethod
     def check_replay(refund: PaymentRefund, amount: Decimal | None, force: bool) -> None:
@@ -67,12 +89,14 @@ class RefundService:
     def succeed(refund: PaymentRefund, provider_refund_id: str | None, now: datetime) -> None:
         refund.status = RefundStatus.SUCCEEDED
         refund.provider_refund_id = provider_refund_id
+        refund.attempt_lease_until = None
         refund.updated_at = now
 
     @staticmethod
     def fail(refund: PaymentRefund, message: str, now: datetime) -> None:
         refund.status = RefundStatus.FAILED
         refund.failure_message = message[:500]
+        refund.attempt_lease_until = None
         refund.updated_at = now
 
     @staticmethod

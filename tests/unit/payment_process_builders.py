@@ -20,9 +20,11 @@ from src.handlers.payment_start_handlers import (
     RecordPaymentStartHandler,
     StartPaymentHandler,
 )
+from src.handlers.payment_method_handlers import SetupPaymentMethodHandler
 from src.handlers.payment_verify_handlers import RecordVerificationHandler, VerifyPaymentHandler
 from src.handlers.reconcile_handlers import ResolvePaymentHandler
 from src.intents.invoice_cancel import InvoiceCancelProcess
+from src.intents.payment_method import PaymentMethodSetupProcess
 from src.intents.payment_start import PaymentStartProcess
 from src.intents.payment_verify import PaymentVerifyProcess
 from src.providers.base import PaymentProviders
@@ -121,6 +123,9 @@ class PaymentProcesses:
             ),
             "invoice.cancellation_requested": self.cancel_invoice_handler,
             "payment.verification_requested": lambda: VerifyPaymentHandler(self.payment_service()),
+            "payment_method.setup_requested": lambda: SetupPaymentMethodHandler(
+                self.user_service(), self.payment_providers()
+            ),
             "payment.verification_reported": lambda: RecordVerificationHandler(
                 self.payment_service(), self.capture_service(), self.invoice_service()
             ),
@@ -161,6 +166,10 @@ class PaymentProcesses:
     def invoice_cancel_process(self) -> InvoiceCancelProcess:
         dispatcher = self.process_dispatcher()
         return InvoiceCancelProcess(lambda: dispatcher, self.payment_providers())
+
+    def payment_method_setup_process(self) -> PaymentMethodSetupProcess:
+        dispatcher = self.process_dispatcher()
+        return PaymentMethodSetupProcess(lambda: dispatcher, self.payment_providers())
 
     def payment_verify_process(self) -> PaymentVerifyProcess:
         dispatcher = self.process_dispatcher()

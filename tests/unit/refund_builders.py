@@ -15,6 +15,7 @@ from src.faults import FaultPoints, InjectedFault, NoFaults
 from src.handlers.refund_handlers import (
     ListRequestedRefundsHandler,
     RecordRefundOutcomeHandler,
+    ReleaseRefundAttemptHandler,
     RequestRefundHandler,
     ResumeRefundHandler,
     ScheduleRefundRetryHandler,
@@ -24,6 +25,9 @@ from src.services.refund_service import RefundService
 from tests.unit.builders import Billing
 from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.payment_flows import ADMIN
+
+# The attempt lease (GUNICORN_TIMEOUT in the app).
+LEASE_SECONDS = 30
 
 
 class ArmedFault:
@@ -67,9 +71,10 @@ class RefundDesk:
                 refunds(),
                 billing.invoice_service(),
                 billing.grant_reversal_service(),
+                LEASE_SECONDS,
             ),
             "refund.resume_requested": lambda: ResumeRefundHandler(
-                billing.payment_service(), refunds(), billing.invoice_service()
+                billing.payment_service(), refunds(), billing.invoice_service(), LEASE_SECONDS
             ),
             "refund.outcome_reported": lambda: RecordRefundOutcomeHandler(
                 billing.payment_service(),
@@ -80,6 +85,7 @@ class RefundDesk:
             "refund.retry_requested": lambda: ScheduleRefundRetryHandler(
                 refunds(), billing.job_queue
             ),
+            "refund.attempt_released": lambda: ReleaseRefundAttemptHandler(refunds()),
             "refunds.requested_listed": lambda: ListRequestedRefundsHandler(refunds()),
         }
         listeners = {ALL_NOTIFICATIONS: [lambda: _Published(self.published)]}

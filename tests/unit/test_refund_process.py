@@ -1,9 +1,11 @@
 """The admin refund as a provider intent, over the fakes and FakePaymentProvider: the intent
 is committed before the provider is called, a retry under the same Idempotency-Key converges
 on one refund, an unreachable provider leaves the refund to a job, a refusal fails it, and a
-crash at each fault point ends, after a retry or the janitor's resolve, in exactly one."""
+crash at each fault point ends, after a retry or the janitor's resolve, in exactly one. The
+attempt lease keeps two attempts at the same moment from both calling the provider."""
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -11,17 +13,19 @@ import pytest
 
 from src.clock import utc_now
 from src.errors import InvalidState, ProviderError, Unprocessable
+from src.events.payment_results import RefundOutcome
 from src.events.refund_events import RequestedRefundsListedEvent
 from src.faults import InjectedFault
 from src.models.invoice import Invoice, InvoiceStatus
-from src.models.payment import Payment, PaymentStatus, RefundStatus
+from src.intents.refund import RefundInProgress
+from src.models.payment import Payment, PaymentRefund, PaymentStatus, RefundStatus
 from src.models.token_ledger import TokenTransactionType
 from src.providers.base import ObservedRefund, ProviderRefused
 from tests.unit.builders import PAYER, Billing, paying
 from tests.unit.fakes.jobs import DeferredJob
 from tests.unit.payment_flows import spend
 from tests.unit.reconcile_builders import janitor_process
-from tests.unit.refund_builders import ArmedFault, RefundDesk
+from tests.unit.refund_builders import LEASE_SECONDS, ArmedFault, RefundDesk
 
 S = PaymentStatus
 UNREACHABLE = ProviderError("The payment provider refused or failed the request.")
@@ -51,6 +55,16 @@ def payment(billing: Billing, invoice: Invoice) -> Payment:
     )
     assert started.status is S.COMPLETED
     return started
+
+
+def the_refund(billing: Billing) -> PaymentRefund:
+    [row] = billing.payments.refunds
+    return row
+
+
+def lease_ran_out(billing: Billing) -> None:
+    """Time passes: a dead attempt's lease runs out (no request, job or janitor lives so long)."""
+    the_refund(billing).attempt_lease_until = utc_now() - timedelta(seconds=1)
 
 
 def refund_entries(billing: Billing) -> int:
@@ -260,6 +274,14 @@ def test_a_crash_at_each_fault_point_converges_on_one_refund(
     with pytest.raises(InjectedFault):
         crashing.refund(payment.id, key="k-1")
     made_before_recovery = len(billing.provider.made_refunds)
+    if point != "refund.after_outcome_commit":
+        # The dead attempt still holds the lease: nobody calls the provider until it runs out.
+        calls = list(billing.provider.calls)
+        assert RefundDesk(billing).refund(payment.id, key="k-1").status is RefundStatus.REQUESTED
+        with pytest.raises(RefundInProgress):
+            RefundDesk(billing).process.resolve(the_refund(billing).id)
+        assert billing.provider.calls == calls
+        lease_ran_out(billing)
 
     if recovery == "retry":
         outcome = RefundDesk(billing).refund(payment.id, key="k-1")
@@ -290,6 +312,7 @@ def test_a_provider_report_that_overtakes_the_outcome_is_not_counted_twice(
     with pytest.raises(InjectedFault):
         crashing.refund(payment.id, "28.00", key="k-1")
     [row] = billing.payments.refunds
+    lease_ran_out(billing)
 
     # charge.refunded lists our refund (metadata refund_id) before we recorded it.
     recorded = billing.payment_service().observe_refunds(
@@ -336,6 +359,7 @@ def test_the_janitor_run_resolves_a_refund_left_requested_by_a_crash(
     """The periodic janitor (not just ``resolve``): Stripe refunded, the outcome was lost."""
     with pytest.raises(InjectedFault):
         RefundDesk(billing, ArmedFault("refund.after_provider_call")).refund(payment.id, key="k")
+    lease_ran_out(billing)
 
     report = janitor_process(billing).run(utc_now() + timedelta(minutes=6))
 
@@ -343,3 +367,155 @@ def test_the_janitor_run_resolves_a_refund_left_requested_by_a_crash(
     assert len(billing.provider.made_refunds) == 1
     [row] = billing.payments.refunds
     assert row.status is RefundStatus.SUCCEEDED
+
+
+# -- the attempt lease ---------------------------------------------------------------------
+
+
+class DuringTheCall:
+    """Fault points that run ``second`` once, when the first attempt is about to call."""
+
+    def __init__(self, second: Callable[[], object]) -> None:
+        self.second = second
+        self.answers: list[object] = []
+
+    def reached(self, point: str) -> None:
+        if point == "refund.before_provider_call" and not self.answers:
+            try:
+                self.answers.append(self.second())
+            except Exception as error:  # noqa: BLE001 - the test looks at what it was
+                self.answers.append(error)
+
+
+def test_the_request_commits_the_refund_with_its_lease_and_the_outcome_ends_it(
+    billing: Billing, payment: Payment
+) -> None:
+    seen: list[datetime | None] = []
+
+    class LeaseAtTheCall:
+        def reached(self, point: str) -> None:
+            if point == "refund.before_provider_call":
+                seen.append(the_refund(billing).attempt_lease_until)
+
+    asked_at = utc_now()
+    RefundDesk(billing, LeaseAtTheCall()).refund(payment.id, key="k-1")
+
+    [held] = seen
+    assert held is not None
+    assert asked_at + timedelta(seconds=LEASE_SECONDS) <= held
+    assert held <= utc_now() + timedelta(seconds=LEASE_SECONDS)
+    assert the_refund(billing).attempt_lease_until is None
+
+
+def test_a_resolve_while_the_request_calls_the_provider_calls_nobody(
+    billing: Billing, payment: Payment, invoice: Invoice
+) -> None:
+    """The job or the janitor reaches a refund whose request is asking the provider now: it
+    is told to try later (a retryable 503), and the request's one refund stands."""
+    desk = RefundDesk(billing)
+    during = DuringTheCall(lambda: desk.process.resolve(the_refund(billing).id))
+
+    outcome = RefundDesk(billing, during).refund(payment.id, key="k-1")
+
+    [busy] = during.answers
+    assert isinstance(busy, RefundInProgress)
+    assert (busy.status_code, busy.code) == (503, "refund_in_progress")
+    assert billing.provider.calls.count("find_refund") == 0
+    assert len(billing.provider.refunds) == 1 and len(billing.provider.made_refunds) == 1
+    assert outcome.status is RefundStatus.SUCCEEDED
+    assert (payment.status, payment.refunded_amount) == (S.REFUNDED, Decimal("228.00"))
+    assert invoice.status is InvoiceStatus.REFUNDED and refund_entries(billing) == 2
+
+
+def test_an_admin_retry_while_the_job_calls_the_provider_answers_requested(
+    billing: Billing, payment: Payment
+) -> None:
+    billing.provider.failures["refund"] = UNREACHABLE
+    waiting = RefundDesk(billing).refund(payment.id, key="k-1")
+    del billing.provider.failures["refund"]
+    during = DuringTheCall(lambda: RefundDesk(billing).refund(payment.id, key="k-1"))
+
+    outcome = RefundDesk(billing, during).process.resolve(waiting.refund_id)
+
+    [retried] = during.answers
+    assert isinstance(retried, RefundOutcome)
+    assert (retried.refund_id, retried.status) == (waiting.refund_id, RefundStatus.REQUESTED)
+    assert billing.provider.refund_lookups == [waiting.refund_id]  # the job's only
+    assert [key for _, _, key in billing.provider.refunds] == [waiting.refund_id]
+    assert len(billing.provider.made_refunds) == 1
+    assert outcome.status is RefundStatus.SUCCEEDED
+    assert the_refund(billing).attempt_lease_until is None
+
+
+def test_two_resolves_at_once_make_one_call(billing: Billing, payment: Payment) -> None:
+    """Two janitors (or a job and the janitor) on the same refund."""
+    billing.provider.failures["refund"] = UNREACHABLE
+    waiting = RefundDesk(billing).refund(payment.id)
+    del billing.provider.failures["refund"]
+    during = DuringTheCall(lambda: RefundDesk(billing).process.resolve(waiting.refund_id))
+
+    outcome = RefundDesk(billing, during).process.resolve(waiting.refund_id)
+
+    assert [type(answer) for answer in during.answers] == [RefundInProgress]
+    assert billing.provider.refund_lookups == [waiting.refund_id]
+    assert len(billing.provider.made_refunds) == 1
+    assert outcome.status is RefundStatus.SUCCEEDED
+    assert payment.refunded_amount == Decimal("228.00")
+
+
+def test_the_resume_takes_the_lease_under_the_refund_row_lock(
+    billing: Billing, payment: Payment
+) -> None:
+    billing.provider.failures["refund"] = UNREACHABLE
+    waiting = RefundDesk(billing).refund(payment.id)
+    del billing.provider.failures["refund"]
+    billing.payments.locked_refunds.clear()
+
+    RefundDesk(billing).process.resolve(waiting.refund_id)
+
+    # The resume locks it to take the lease; the outcome locks it to record.
+    assert billing.payments.locked_refunds == [waiting.refund_id, waiting.refund_id]
+
+
+def test_an_unanswered_call_ends_the_lease_so_the_next_attempt_goes_at_once(
+    billing: Billing, payment: Payment
+) -> None:
+    billing.provider.failures["refund"] = UNREACHABLE
+    desk = RefundDesk(billing)
+    waiting = desk.refund(payment.id)
+    assert the_refund(billing).attempt_lease_until is None  # the job may call at once
+
+    with pytest.raises(ProviderError):
+        desk.process.resolve(waiting.refund_id)
+    assert the_refund(billing).attempt_lease_until is None  # and so may its own retry
+    del billing.provider.failures["refund"]
+
+    assert desk.process.resolve(waiting.refund_id).status is RefundStatus.SUCCEEDED
+    assert len(billing.provider.made_refunds) == 1
+
+
+def test_a_refusal_ends_the_lease(billing: Billing, payment: Payment) -> None:
+    billing.provider.failures["refund"] = ProviderRefused("no")
+
+    RefundDesk(billing).refund(payment.id, key="k-1")
+
+    row = the_refund(billing)
+    assert (row.status, row.attempt_lease_until) == (RefundStatus.FAILED, None)
+
+
+def test_the_janitor_leaves_a_held_refund_for_its_next_run(
+    billing: Billing, payment: Payment
+) -> None:
+    with pytest.raises(InjectedFault):
+        RefundDesk(billing, ArmedFault("refund.before_provider_call")).refund(payment.id)
+    janitor = janitor_process(billing)
+    calls = list(billing.provider.calls)
+
+    held = janitor.run(utc_now() + timedelta(minutes=6))
+    assert billing.provider.calls == calls
+    lease_ran_out(billing)
+    later = janitor.run(utc_now() + timedelta(minutes=6))
+
+    assert (held, later) == ({"refund_unreachable": 1}, {"refund_succeeded": 1})
+    assert len(billing.provider.made_refunds) == 1
+    assert the_refund(billing).status is RefundStatus.SUCCEEDED
