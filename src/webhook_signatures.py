@@ -7,7 +7,6 @@ ways: older than the tolerance or further in the future are refused. All of it h
 before anything in the body is parsed.
 """
 
-
 import stripe
 from pydantic import SecretStr
 

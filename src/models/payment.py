@@ -22,11 +22,16 @@ class PaymentStatus(StrEnum):
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
+    # The provider confirmed money the invoice cannot take: nothing granted, it goes back.
+    REQUIRES_REFUND = "requires_refund"
+    # A chargeback is open; the grants are taken back meanwhile.
+    DISPUTED = "disputed"
 
 
-# The only moves a payment may make. A payment never goes backwards: a late "failed" after
-# "completed" is ignored. Failed and expired payments may still complete (a retried card, a
-# customer who finishes after our expiry job ran), because the money is real when it arrives.
+# The only moves a payment may make; any other raises InvalidState (PaymentService.move). A
+# payment never goes backwards. Money the provider confirms is real whatever we did first, so a
+# failed, expired or cancelled payment may still complete, or require a refund when its invoice
+# can no longer take it (the same row, never a second one).
 ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.PENDING: frozenset(
         {
@@ -35,19 +40,34 @@ ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
             PaymentStatus.FAILED,
             PaymentStatus.EXPIRED,
             PaymentStatus.CANCELLED,
+            PaymentStatus.REQUIRES_REFUND,
         }
     ),
     PaymentStatus.PROCESSING: frozenset(
-        {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+        {
+            PaymentStatus.COMPLETED,
+            PaymentStatus.FAILED,
+            PaymentStatus.CANCELLED,
+            PaymentStatus.REQUIRES_REFUND,
+        }
     ),
-    PaymentStatus.FAILED: frozenset({PaymentStatus.PROCESSING, PaymentStatus.COMPLETED}),
-    PaymentStatus.EXPIRED: frozenset({PaymentStatus.COMPLETED, PaymentStatus.FAILED}),
-    PaymentStatus.CANCELLED: frozenset(),
-    PaymentStatus.COMPLETED: frozenset({PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED}),
+    PaymentStatus.FAILED: frozenset(
+        {PaymentStatus.PROCESSING, PaymentStatus.COMPLETED, PaymentStatus.REQUIRES_REFUND}
+    ),
+    PaymentStatus.EXPIRED: frozenset(
+        {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.REQUIRES_REFUND}
+    ),
+    PaymentStatus.CANCELLED: frozenset({PaymentStatus.COMPLETED, PaymentStatus.REQUIRES_REFUND}),
+    PaymentStatus.COMPLETED: frozenset(
+        {PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.DISPUTED}
+    ),
     PaymentStatus.PARTIALLY_REFUNDED: frozenset(
-        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED}
     ),
     PaymentStatus.REFUNDED: frozenset(),
+    PaymentStatus.REQUIRES_REFUND: frozenset({PaymentStatus.REFUNDED}),
+    # A dispute won restores the payment; a lost one is money returned to the customer.
+    PaymentStatus.DISPUTED: frozenset({PaymentStatus.COMPLETED, PaymentStatus.REFUNDED}),
 }
 OPEN_PAYMENT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
 # The method of an auto-reload's payment: charged off-session to the saved card.

@@ -18,14 +18,16 @@ from tests.unit.payment_flows import stored_payment
 
 S = PaymentStatus
 ALLOWED: dict[PaymentStatus, set[PaymentStatus]] = {
-    S.PENDING: {S.PROCESSING, S.COMPLETED, S.FAILED, S.EXPIRED, S.CANCELLED},
-    S.PROCESSING: {S.COMPLETED, S.FAILED, S.CANCELLED},
-    S.FAILED: {S.PROCESSING, S.COMPLETED},
-    S.EXPIRED: {S.COMPLETED, S.FAILED},
-    S.CANCELLED: set(),
-    S.COMPLETED: {S.REFUNDED, S.PARTIALLY_REFUNDED},
-    S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED},
+    S.PENDING: {S.PROCESSING, S.COMPLETED, S.FAILED, S.EXPIRED, S.CANCELLED, S.REQUIRES_REFUND},
+    S.PROCESSING: {S.COMPLETED, S.FAILED, S.CANCELLED, S.REQUIRES_REFUND},
+    S.FAILED: {S.PROCESSING, S.COMPLETED, S.REQUIRES_REFUND},
+    S.EXPIRED: {S.COMPLETED, S.FAILED, S.REQUIRES_REFUND},
+    S.CANCELLED: {S.COMPLETED, S.REQUIRES_REFUND},
+    S.COMPLETED: {S.REFUNDED, S.PARTIALLY_REFUNDED, S.DISPUTED},
+    S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED},
     S.REFUNDED: set(),
+    S.REQUIRES_REFUND: {S.REFUNDED},
+    S.DISPUTED: {S.COMPLETED, S.REFUNDED},
 }
 EVERY_MOVE = list(itertools.product(PaymentStatus, PaymentStatus))
 T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -113,25 +115,25 @@ def test_complete_ignores_an_id_of_another_invoices_payment(
     assert (done.invoice_id, done.user_id, done.status) == (invoice.id, PAYER, S.COMPLETED)
 
 
-def test_complete_records_a_new_payment_when_the_started_one_was_cancelled(
+def test_a_late_success_on_a_cancelled_payment_completes_that_same_payment(
     billing: Billing, invoice: Invoice
 ) -> None:
+    """The money arrived after we cancelled: the same row is captured, never a second one."""
     service = billing.payment_service()
     started = service.open(invoice, "stripe", "payment_intent", expires_at=None)
     service.move(started, S.CANCELLED)
 
     done = service.complete(invoice, claim(amount="228.00"), payment_id=started.id)
 
-    assert done is not started and started.status is S.CANCELLED
-    assert (done.status, done.provider, done.provider_reference, done.amount) == (
+    assert done is started and list(billing.payments.rows) == [started.id]
+    assert (done.status, done.provider_reference, done.amount) == (
         S.COMPLETED,
-        "stripe",
         "pi_9",
         Decimal("228.00"),
     )
     assert done.completed_at is not None
-    history = [(c.from_status, c.to_status, c.reason) for c in service.history(done.id)]
-    assert history == [(None, "completed", "captured")]
+    history = [(c.from_status, c.to_status) for c in service.history(done.id)]
+    assert history == [(None, "pending"), ("pending", "cancelled"), ("cancelled", "completed")]
 
 
 def test_fail_marks_an_open_payment_failed_with_the_providers_reason(billing: Billing) -> None:
