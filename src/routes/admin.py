@@ -140,9 +140,10 @@ def refund_payment(
 
     201: the provider refunded. 202: the refund is ``requested``: the provider could not be
     reached (a job finishes it), or another attempt on it is talking to the provider now.
-    502 ``refund_failed``: the provider refused (the refund is kept as ``failed``). Send an ``Idempotency-Key`` header to make retries safe: a
-    retry answers the same refund (finishing it if it was left unfinished) and never refunds
-    twice; the same key with another amount or ``force`` is 422 ``idempotency_key_reused``.
+    502 ``refund_failed``: the provider refused (the refund is kept as ``failed``). Send an
+    ``Idempotency-Key`` header to make retries safe: a retry answers the same refund
+    (finishing it if it was left unfinished) and never refunds twice; the same key with
+    another amount or ``force`` is 422 ``idempotency_key_reused``.
     """
     outcome = refunds.request(
         RefundRequestedEvent(
