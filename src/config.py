@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     PAYMENT_SESSION_EXPIRY_MINUTES: int = Field(default=30, ge=1)
     # The janitor resolves provider intents left without an outcome for this long.
     JANITOR_AFTER_MINUTES: int = Field(default=5, ge=1)
+    # Money a provider confirmed that its invoice could not take (requires_refund) is
+    # refunded in full by a job; false: it waits for an admin.
+    AUTO_REFUND_UNAPPLIED: bool = True
     # Where Stripe Checkout sends the customer back (the frontend's pages).
     CHECKOUT_SUCCESS_URL: str = (
         "http://127.0.0.1:5000/checkout/success?session_id={CHECKOUT_SESSION_ID}"

@@ -25,6 +25,7 @@ from src.containers.catalog import CatalogContainer
 from src.containers.jobs import JobsContainer
 from src.containers.payment_processes import PaymentProcessesContainer
 from src.containers.payments import PaymentsContainer
+from src.containers.provider_reports import ProviderReportsContainer
 from src.containers.refunds import RefundsContainer
 from src.containers.tokens import TokensContainer
 from src.containers.users import UsersContainer
@@ -35,9 +36,11 @@ from src.faults import NoFaults
 from src.handlers.listeners import AuditLogListener, AutoReloadListener
 from src.intents.auto_reload import AutoReloadProcess
 from src.intents.invoice_cancel import InvoiceCancelProcess
+from src.intents.mark_paid import MarkPaidProcess
 from src.intents.payment_start import PaymentStartProcess
 from src.intents.payment_method import PaymentMethodSetupProcess
 from src.intents.payment_verify import PaymentVerifyProcess
+from src.intents.provider_reports import ProviderReportProcess
 from src.intents.refund import RefundProcess
 from src.intents.reconcile import ExpiryProcess, JanitorProcess, PaymentResolver
 from src.repositories.health_repository import HealthRepository
@@ -80,6 +83,7 @@ class Container(containers.DeclarativeContainer):
         catalog=catalog,
         billing=billing,
         tokens=tokens,
+        jobs=jobs,
     )
 
     auto_reload = providers.Container(
@@ -88,6 +92,14 @@ class Container(containers.DeclarativeContainer):
         users=users,
         catalog=catalog,
         billing=billing,
+        tokens=tokens,
+        payments=payments,
+    )
+    provider_reports = providers.Container(
+        ProviderReportsContainer,
+        session=session,
+        billing=billing,
+        catalog=catalog,
         tokens=tokens,
         payments=payments,
     )
@@ -110,9 +122,12 @@ class Container(containers.DeclarativeContainer):
             "user.login_requested": users.login_handler.provider,
             "checkout.requested": billing.checkout_handler.provider,
             "invoice.cancellation_requested": payment_processes.cancel_invoice_handler.provider,
+            "invoice.mark_paid_checked": payment_processes.check_mark_paid_handler.provider,
             "payment.captured": payments.payment_captured_handler.provider,
             "payment.failure_reported": payments.payment_failure_handler.provider,
-            "payment.refund_reported": payments.refund_reported_handler.provider,
+            "payment.refund_reported": provider_reports.refund_reported_handler.provider,
+            "payment.dispute_opened": provider_reports.dispute_opened_handler.provider,
+            "payment.dispute_closed": provider_reports.dispute_closed_handler.provider,
             "payment.start_requested": payment_processes.start_payment_handler.provider,
             "payment.customer_recorded": payment_processes.record_customer_handler.provider,
             "payment.start_reported": payment_processes.record_payment_start_handler.provider,
@@ -197,6 +212,11 @@ class Container(containers.DeclarativeContainer):
         dispatcher_factory=dispatcher.provider,
         payment_providers=payments.payment_providers,
     )
+    mark_paid_process = providers.Factory(
+        MarkPaidProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+    )
     payment_method_setup_process = providers.Factory(
         PaymentMethodSetupProcess,
         dispatcher_factory=dispatcher.provider,
@@ -206,6 +226,9 @@ class Container(containers.DeclarativeContainer):
         PaymentVerifyProcess,
         dispatcher_factory=dispatcher.provider,
         payment_providers=payments.payment_providers,
+    )
+    provider_report_process = providers.Factory(
+        ProviderReportProcess, payment_providers=payments.payment_providers
     )
     refund_process = providers.Factory(
         RefundProcess,

@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from src.config import Settings
 from src.handlers.invoice_handlers import CancelInvoiceHandler
+from src.handlers.mark_paid_handlers import CheckMarkPaidHandler
 from src.handlers.payment_start_handlers import (
     LeaseUnstartedPaymentHandler,
     RecordCustomerHandler,
@@ -60,6 +61,13 @@ class PaymentProcessesContainer(containers.DeclarativeContainer):
         subscription_service=billing.subscription_service,
         token_bundle_service=catalog.token_bundle_service,
         add_on_service=catalog.add_on_service,
+        payment_service=payments.payment_service,
+    )
+
+    # An admin marks an invoice paid (its open provider payments first)
+    check_mark_paid_handler = providers.Factory(
+        CheckMarkPaidHandler,
+        invoice_service=billing.invoice_service,
         payment_service=payments.payment_service,
     )
 

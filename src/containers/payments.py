@@ -13,7 +13,6 @@ from src.config import Settings
 from src.handlers.payment_handlers import (
     PaymentCapturedHandler,
     PaymentFailureHandler,
-    RefundReportedHandler,
 )
 from src.handlers.payment_method_handlers import SetupPaymentMethodHandler
 from src.handlers.reconcile_handlers import ListOpenPaymentsHandler, ResolvePaymentHandler
@@ -22,10 +21,12 @@ from src.providers.manual import ManualProvider
 from src.providers.stripe_provider import StripeProvider, build_stripe_client
 from src.repositories.base import SessionProxy
 from src.repositories.payment_repository import PaymentRepository
+from src.repositories.savepoints import SessionSavepoints
 from src.repositories.webhook_event_repository import WebhookEventRepository
 from src.services.capture_service import CaptureService
 from src.services.grant_reversal_service import GrantReversalService
 from src.services.payment_service import PaymentService
+from src.services.unapplied_payment_service import UnappliedPaymentService
 from src.services.webhook_event_service import WebhookEventService
 from src.webhook_signatures import SignedPayloadVerifier
 
@@ -41,6 +42,7 @@ class PaymentsContainer(containers.DeclarativeContainer):
     catalog = providers.DependenciesContainer()
     billing = providers.DependenciesContainer()
     tokens = providers.DependenciesContainer()
+    jobs = providers.DependenciesContainer()
 
     # Provider adapters, by name
     stripe_client = providers.ThreadSafeSingleton(build_stripe_client, settings=settings)
@@ -67,6 +69,13 @@ class PaymentsContainer(containers.DeclarativeContainer):
     webhook_event_repository = providers.Factory(WebhookEventRepository, session=session)
     payment_service = providers.Factory(PaymentService, payments=payment_repository)
     webhook_event_service = providers.Factory(WebhookEventService, events=webhook_event_repository)
+    unapplied_payment_service = providers.Factory(
+        UnappliedPaymentService,
+        payment_service=payment_service,
+        job_queue=jobs.job_queue,
+        payment_providers=payment_providers,
+        auto_refund=settings.provided.AUTO_REFUND_UNAPPLIED,
+    )
     capture_service = providers.Factory(
         CaptureService,
         invoice_service=billing.invoice_service,
@@ -76,6 +85,8 @@ class PaymentsContainer(containers.DeclarativeContainer):
         add_on_service=catalog.add_on_service,
         payment_service=payment_service,
         user_service=users.user_service,
+        savepoints=providers.Factory(SessionSavepoints, session=session),
+        unapplied_payment_service=unapplied_payment_service,
     )
     grant_reversal_service = providers.Factory(
         GrantReversalService,
@@ -94,11 +105,6 @@ class PaymentsContainer(containers.DeclarativeContainer):
     )
     payment_failure_handler = providers.Factory(
         PaymentFailureHandler,
-        payment_service=payment_service,
-        webhook_event_service=webhook_event_service,
-    )
-    refund_reported_handler = providers.Factory(
-        RefundReportedHandler,
         payment_service=payment_service,
         webhook_event_service=webhook_event_service,
     )

@@ -102,7 +102,7 @@ class RefundRequestedEvent(Command[RefundIntent]):
     finds the refund a retry of the same request asked for."""
 
     name = "payment.refund_requested"
-    admin_id: uuid.UUID
+    admin_id: uuid.UUID | None  # None: the ``payment.refund_unapplied`` job
     payment_id: uuid.UUID
     amount: Decimal | None
     force: bool = False
@@ -173,6 +173,22 @@ class PaymentFailedEvent(Notification):
     invoice_id: uuid.UUID | None
     user_id: uuid.UUID | None
     reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentRequiresRefundEvent(Notification):
+    """Money a provider confirmed could not be applied (``reason``: a stable code); nothing
+    was granted. ``auto_refund``: a job refunds it, else it waits for an admin."""
+
+    name = "payment.requires_refund"
+    payment_id: uuid.UUID
+    invoice_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    provider: str
+    amount: Decimal
+    currency: str
+    reason: str
+    auto_refund: bool
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,15 +8,23 @@ from typing import Literal
 from src.models.payment import PaymentStatus, RefundStatus
 from src.providers.base import ExistingPayment
 
-CaptureStatus = Literal["success", "already_paid", "already_processed"]
-WebhookStatus = Literal["success", "already_paid", "already_processed", "recorded", "ignored"]
+CaptureStatus = Literal["success", "already_paid", "already_processed", "requires_refund"]
+WebhookStatus = Literal[
+    "success", "already_paid", "already_processed", "recorded", "ignored", "requires_refund"
+]
 
 
 @dataclass(frozen=True)
 class CaptureOutcome:
+    """``requires_refund``: the provider confirmed money the invoice could not take;
+    ``reason`` is the stable code, ``message`` says that nothing was granted."""
+
     status: CaptureStatus
     invoice_id: uuid.UUID
     items_activated: int
+    reason: str | None = None
+    message: str | None = None
+    payment_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

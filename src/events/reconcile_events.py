@@ -14,7 +14,14 @@ from src.models.payment import PaymentStatus
 from src.providers.base import ExistingPayment, RemotePayment
 
 Resolution = Literal[
-    "captured", "failed", "cancelled", "expired", "processing", "open", "unchanged"
+    "captured",
+    "failed",
+    "cancelled",
+    "expired",
+    "processing",
+    "open",
+    "unchanged",
+    "requires_refund",  # confirmed, but the invoice could not take it (refunded, not granted)
 ]
 
 

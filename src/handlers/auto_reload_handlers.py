@@ -234,12 +234,20 @@ class RecordAutoReloadOutcomeHandler(
                     charge_id=remote.charge_id,
                 )
             )
+            if outcome.status == "requires_refund":  # taken, not applied: refunded, a failure
+                reason = outcome.message or "The payment could not be applied."
+                self._close_unapplied(invoice, setting, reason, now)
+                return EventResult(
+                    AutoReloadAttempt("failed", reason, invoice.id), tuple(notifications)
+                )
             if setting is not None:
                 self._reloads.record_success(setting)
                 setting.in_flight_invoice_id = None
             attempt = AutoReloadAttempt("succeeded", None, invoice.id)
             return EventResult(attempt, tuple(notifications))
-        if remote.status is RemoteStatus.PROCESSING:
+        if remote.status is RemoteStatus.PROCESSING and self._payments.can_move(
+            payment, PaymentStatus.PROCESSING
+        ):
             self._payments.move(payment, PaymentStatus.PROCESSING, "processing at the provider")
         if setting is not None:
             self._reloads.record_success(setting)  # the provider took the charge
@@ -255,6 +263,19 @@ class RecordAutoReloadOutcomeHandler(
         now: datetime,
     ) -> None:
         self._payments.fail(payment, code, reason, "auto_reload")
+        if invoice.status is InvoiceStatus.PENDING:
+            self._invoices.cancel(invoice.id, invoice.user_id, now)
+            for line in invoice.line_items:
+                self._bundles.cancel_purchase(line.item_id)
+        if setting is not None:
+            setting.in_flight_invoice_id = None
+            self._reloads.record_failure(setting, reason, now)
+
+    def _close_unapplied(
+        self, invoice: Invoice, setting: AutoReloadSetting | None, reason: str, now: datetime
+    ) -> None:
+        """The provider took the money but the reload's invoice could not take it: the
+        payment is ``requires_refund`` (capture saw to it); the reload counts as failed."""
         if invoice.status is InvoiceStatus.PENDING:
             self._invoices.cancel(invoice.id, invoice.user_id, now)
             for line in invoice.line_items:

@@ -1,18 +1,16 @@
-"""Provider outcomes: a captured payment, a failed attempt, a refund seen at the provider."""
+"""Provider outcomes: a captured payment, a failed attempt. (Refunds and disputes seen at the
+provider: src/handlers/provider_refund_handlers.py.)"""
 
 import logging
 
 from src.errors import NotFound
-from src.events.base import EventResult, IEventHandler, Notification
+from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import (
     PaymentCapturedEvent,
     PaymentFailedEvent,
     PaymentFailureReportedEvent,
-    PaymentRefundedEvent,
-    RefundReportedEvent,
 )
 from src.events.payment_results import CaptureOutcome, WebhookOutcome
-from src.models.payment import PaymentStatus
 from src.services.capture_service import CaptureRequest, CaptureService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService
@@ -72,6 +70,8 @@ class PaymentCapturedHandler(IEventHandler[PaymentCapturedEvent, CaptureOutcome]
             payment_intent_id=event.payment_intent_id,
             charge_id=event.charge_id,
             customer_id=event.customer_id,
+            # An admin's settlement (recorded_by) moved no money at a provider: refused as is.
+            confirmed_by_provider=event.recorded_by is None,
         )
 
 
@@ -110,48 +110,3 @@ class PaymentFailureHandler(IEventHandler[PaymentFailureReportedEvent, WebhookOu
         )
         ack = WebhookOutcome(status="recorded", event_id=event.provider_event_id)
         return EventResult(ack, (failed,))
-
-
-class RefundReportedHandler(IEventHandler[RefundReportedEvent, WebhookOutcome]):
-    """A refund seen at the provider is recorded once (by its refund id). Grants are reversed
-    only by our own refund endpoint; a refund made elsewhere is logged for an admin."""
-
-    def __init__(
-        self, payment_service: PaymentService, webhook_event_service: WebhookEventService
-    ) -> None:
-        self._payments = payment_service
-        self._events = webhook_event_service
-
-    def handle(self, event: RefundReportedEvent) -> EventResult[WebhookOutcome]:
-        if not self._events.first_delivery(
-            event.provider, event.provider_event_id, event.provider_event_type
-        ):
-            return EventResult(
-                WebhookOutcome(status="already_processed", event_id=event.provider_event_id)
-            )
-        payment = self._payments.find_for_provider_event(
-            event.provider, None, event.payment_intent_id, event.charge_id
-        )
-        if payment is None:
-            return EventResult(WebhookOutcome(status="ignored", event_id=event.provider_event_id))
-        recorded = self._payments.observe_refunds(
-            payment, event.refunds, event.refunded_total, event.provider_event_id
-        )
-        notifications: tuple[Notification, ...] = ()
-        if recorded:
-            logger.warning(
-                "refund made at the provider recorded for payment %s; grants not reversed",
-                payment.id,
-            )
-            notifications = (
-                PaymentRefundedEvent(
-                    payment_id=payment.id,
-                    invoice_id=payment.invoice_id,
-                    amount=payment.refunded_amount,
-                    currency=payment.currency,
-                    full=payment.status is PaymentStatus.REFUNDED,
-                ),
-            )
-        return EventResult(
-            WebhookOutcome(status="recorded", event_id=event.provider_event_id), notifications
-        )

@@ -58,7 +58,8 @@ class RecordVerificationHandler(IEventHandler[PaymentVerificationReportedEvent, 
             self._payments.fail(locked, "payment_failed", remote.failure_message, "verify")
         elif remote.status is RemoteStatus.PROCESSING:
             locked = self._payments.get_locked(payment.id)
-            self._payments.move(locked, PaymentStatus.PROCESSING, "provider is processing")
+            if self._payments.can_move(locked, PaymentStatus.PROCESSING):
+                self._payments.move(locked, PaymentStatus.PROCESSING, "provider is processing")
         invoice = self._invoices.find(payment.invoice_id) if payment.invoice_id else None
         outcome_data = VerifyOutcome(
             payment_id=payment.id,

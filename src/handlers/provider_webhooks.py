@@ -3,6 +3,7 @@
 from typing import Any
 
 from src.events.base import Command
+from src.events.dispute_events import DisputeClosedEvent, DisputeOpenedEvent
 from src.events.payment_events import (
     PaymentCapturedEvent,
     PaymentFailureReportedEvent,
@@ -50,5 +51,24 @@ def command_for(event: ProviderEvent, payload_digest: str) -> Command[Any] | Non
             charge_id=event.charge_id,
             refunded_total=event.refunded_total,
             refunds=event.refunds,
+        )
+    if event.kind is ProviderEventKind.DISPUTE_OPENED and event.dispute_id:
+        return DisputeOpenedEvent(
+            provider=event.provider,
+            provider_event_id=event.event_id,
+            provider_event_type=event.event_type,
+            dispute_id=event.dispute_id,
+            payment_intent_id=event.payment_intent_id,
+            charge_id=event.charge_id,
+        )
+    if event.kind is ProviderEventKind.DISPUTE_CLOSED and event.dispute_id:
+        return DisputeClosedEvent(
+            provider=event.provider,
+            provider_event_id=event.event_id,
+            provider_event_type=event.event_type,
+            dispute_id=event.dispute_id,
+            outcome=event.dispute_status,
+            payment_intent_id=event.payment_intent_id,
+            charge_id=event.charge_id,
         )
     return None

@@ -20,6 +20,8 @@ from src.services.capture_service import CaptureRequest, CaptureService, capture
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
 
+# What a capture's outcome means for the payment being resolved.
+RESOLUTIONS: dict[str, Resolution] = {"success": "captured", "requires_refund": "requires_refund"}
 CLOSING: dict[RemoteStatus, tuple[PaymentStatus, str]] = {
     RemoteStatus.CANCELLED: (PaymentStatus.CANCELLED, "cancelled at the provider"),
     RemoteStatus.NOT_FOUND: (PaymentStatus.EXPIRED, "never started at the provider"),
@@ -53,7 +55,7 @@ class ResolvePaymentHandler(IEventHandler[PaymentResolutionReportedEvent, Resolu
         if remote.status is RemoteStatus.SUCCEEDED and payment.invoice_id is not None:
             self._request = capture_request(payment, payment.invoice_id, remote)
             outcome, notifications = self._capture.capture(self._request)
-            resolution: Resolution = "captured" if outcome.status == "success" else "unchanged"
+            resolution: Resolution = RESOLUTIONS.get(outcome.status, "unchanged")
             return EventResult(resolution, tuple(notifications))
         payment = self._payments.get_locked(event.payment_id)
         if payment.status not in OPEN_PAYMENT_STATUSES:
@@ -66,11 +68,14 @@ class ResolvePaymentHandler(IEventHandler[PaymentResolutionReportedEvent, Resolu
             return EventResult("failed", (self._failed(payment, remote.failure_message),))
         if remote.status in CLOSING:
             to, reason = CLOSING[remote.status]
+            if not self._payments.can_move(payment, to):
+                return EventResult("unchanged")  # e.g. processing never "expires"
             self._payments.move(payment, to, reason)
             resolution = "cancelled" if to is PaymentStatus.CANCELLED else "expired"
             return EventResult(resolution, (self._failed(payment, reason),))
         if remote.status is RemoteStatus.PROCESSING:
-            self._payments.move(payment, PaymentStatus.PROCESSING, "processing at the provider")
+            if self._payments.can_move(payment, PaymentStatus.PROCESSING):
+                self._payments.move(payment, PaymentStatus.PROCESSING, "processing at the provider")
             return EventResult("processing")
         if event.stopped_at_provider and payment.status is PaymentStatus.PENDING:
             self._payments.move(payment, PaymentStatus.EXPIRED, "checkout not finished")

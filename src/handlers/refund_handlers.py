@@ -126,7 +126,8 @@ class RequestRefundHandler(IEventHandler[RefundRequestedEvent, RefundIntent]):
         reserved = self._refunds.reserved(payment.id)
         amount = self._payments.refundable(payment, event.amount, reserved)
         completes = payment.refunded_amount + reserved + amount == payment.amount
-        if completes and invoice is not None and invoice.status is InvoiceStatus.PAID:
+        applied = payment.status is not PaymentStatus.REQUIRES_REFUND  # else nothing granted
+        if completes and applied and invoice is not None and invoice.status is InvoiceStatus.PAID:
             # Only the check: the grants are taken back when the provider has refunded.
             self._reversal.plan(invoice, event.force)
         refund = self._refunds.request(
@@ -200,6 +201,9 @@ class RecordRefundOutcomeHandler(IEventHandler[RefundOutcomeReportedEvent, Refun
             self._refunds.fail(refund, event.failure_message, now)
             return EventResult(refund_outcome(refund, payment, invoice))
 
+        # Money never applied granted nothing: its refund takes nothing back (the invoice may
+        # be paid by another payment).
+        applied = payment.status is not PaymentStatus.REQUIRES_REFUND
         provider_id = event.provider_refund_id
         counted = self._refunds.find_by_provider_id(provider_id) if provider_id else None
         if counted is not None and counted.id != refund.id:
@@ -210,7 +214,8 @@ class RecordRefundOutcomeHandler(IEventHandler[RefundOutcomeReportedEvent, Refun
             self._refunds.succeed(refund, provider_id, now)
             self._payments.settle_refund(payment, refund.amount)
         if (
-            payment.status is PaymentStatus.REFUNDED
+            applied
+            and payment.status is PaymentStatus.REFUNDED
             and invoice is not None
             and invoice.status is InvoiceStatus.PAID
         ):

@@ -1,8 +1,12 @@
 """Cancelling an invoice (``POST /user/invoices/<id>/cancel``) around the provider calls.
 
 1. a command locks the invoice, checks it can be cancelled, and answers its open payments;
-2. each is stopped at its provider with no transaction open (409 ``payment_in_progress``
-   when the provider already moves the money: the invoice then stays pending);
+2. each is stopped at its provider with no transaction open. A provider that refuses (it
+   already moves or moved the money: a confirmed intent, a ``complete`` Checkout Session)
+   is asked where the payment stands and that is recorded: succeeded → captured, as its
+   webhook would (the invoice is paid, and the cancel is answered 409
+   ``invoice_not_cancellable``); otherwise 409 ``payment_in_progress`` and the invoice stays
+   pending. An invoice is never cancelled while the provider may still take its money;
 3. the same command, told which payments were stopped, records them CANCELLED and, once no
    payment is open, cancels the invoice and its items. A payment started meanwhile by
    another request is answered in turn and stopped the same way.
@@ -15,9 +19,10 @@ from src.intents.base import ProviderProcess
 from src.errors import ApiError, Conflict, InvalidState
 from src.events.invoice_events import InvoiceCancellationRequestedEvent
 from src.events.invoice_results import InvoiceSnapshot
-from src.intents.stopping import stop_at_provider
+from src.intents.stopping import refused_as_in_progress, settle_refused_stop, stop_at_provider
 
 logger = logging.getLogger(__name__)
+FLOW = "invoice_cancel"
 MAX_ROUNDS = 5
 
 
@@ -44,7 +49,19 @@ class InvoiceCancelProcess(ProviderProcess):
             done: list[uuid.UUID] = []
             try:
                 for payment in plan.to_stop:
-                    stop_at_provider(self._providers.get(payment.provider), payment.existing)
+                    provider = self._providers.get(payment.provider)
+                    try:
+                        stop_at_provider(provider, payment.existing)
+                    except ApiError as refused:
+                        if not refused_as_in_progress(refused):
+                            raise
+                        self._record_stopped(user_id, invoice_id, tuple(done))
+                        done = []
+                        if not settle_refused_stop(
+                            self._dispatcher, provider, payment.payment_id, payment.existing, FLOW
+                        ):
+                            raise
+                        break  # paid meanwhile: the next round answers the paid invoice
                     done.append(payment.payment_id)
             except ApiError:
                 self._record_stopped(user_id, invoice_id, tuple(done))

@@ -8,7 +8,10 @@
    committed earlier without provider ids (its request died) is first looked for by that id
    in the provider's metadata: found → its ids are recorded; never started → started now,
    with the same key. Stripe forgets keys after 24 hours and localstripe ignores them, so
-   the lookup and the lease, not the key, keep it to one PaymentIntent;
+   the lookup and the lease, not the key, keep it to one PaymentIntent. A payment the
+   provider will not stop (paid, or being paid: a ``complete`` Checkout Session, a
+   confirmed intent) is never replaced, in any mode: a success is captured and answered
+   (``reused``), else 409 ``payment_in_progress``;
 4. command 2 records the provider's ids. A payment cancelled or expired meanwhile is stopped
    at the provider and answered 409.
 No transaction is open and no row lock is held during 2 and 3 (the dispatcher commits at the
@@ -37,7 +40,7 @@ from src.events.payment_start_events import (
 from src.events.reconcile_events import PaymentResolutionReportedEvent, Resolution
 from src.faults import FaultPoints
 from src.handlers.payment_start_handlers import payment_in_progress
-from src.intents.stopping import stop_at_provider
+from src.intents.stopping import refused_as_in_progress, settle_refused_stop, stop_at_provider
 from src.models.payment import PaymentStatus
 from src.providers.base import (
     ExistingPayment,
@@ -104,12 +107,19 @@ class PaymentStartProcess(ProviderProcess):
                 resumed = provider.resume_payment(plan.existing)
                 if resumed is not None:
                     return self._answer(plan, resumed, reused=True, status=plan.status)
-                self._replace(provider, plan)  # it can no longer finish there
+                # the customer can no longer act on it: gone (replaced), or paid / being paid
+                settled = self._replace(provider, plan)
+                if settled is not None:
+                    return settled
             elif plan.action is StartAction.REPLACE:
-                self._replace(provider, plan)
+                settled = self._replace(provider, plan)
+                if settled is not None:
+                    return settled
             elif plan.action is StartAction.LOOK_UP:
                 if not self._look_up(provider, plan, expire_missing=True):
-                    self._replace(provider, plan)
+                    settled = self._replace(provider, plan)
+                    if settled is not None:
+                        return settled
             else:
                 outcome = self._start(provider, plan)
                 if outcome is not None:
@@ -191,16 +201,35 @@ class PaymentStartProcess(ProviderProcess):
         self._report(plan.payment_id, remote=found, source=FLOW)
         return True
 
-    def _replace(self, provider: PaymentProvider, plan: PaymentStartPlan) -> None:
-        """Stop the open payment at the provider first (409 if it is already in the
-        provider's hands), then record it cancelled, so the invoice is never charged twice."""
+    def _replace(
+        self, provider: PaymentProvider, plan: PaymentStartPlan
+    ) -> PaymentStartOutcome | None:
+        """Stop the open payment at the provider first, then record it cancelled (None: the
+        next round opens the new one), so the invoice is never charged twice.
+
+        When the provider refuses (it already moves or moved the money: a confirmed intent,
+        a ``complete`` Checkout Session) no second way to pay is opened, in this mode or
+        another: what it says is recorded; a success is captured (as its webhook would) and
+        that payment answered (``reused``), anything else is 409 ``payment_in_progress``."""
         assert plan.existing is not None and plan.payment_id is not None
-        stop_at_provider(provider, plan.existing)
+        try:
+            stop_at_provider(provider, plan.existing)
+        except ApiError as refused:
+            if not refused_as_in_progress(refused):
+                raise
+            if not settle_refused_stop(
+                self._dispatcher, provider, plan.payment_id, plan.existing, FLOW
+            ):
+                raise
+            reference = plan.existing.session_id or plan.existing.payment_intent_id
+            settled = StartedPayment(provider_payment_id=reference or str(plan.payment_id))
+            return self._answer(plan, settled, reused=True, status=PaymentStatus.COMPLETED)
         self._dispatcher().emit(
             PaymentCancellationRecordedEvent(
                 payment_id=plan.payment_id, reason="replaced by a new payment"
             )
         )
+        return None
 
     def _report(self, payment_id: uuid.UUID, remote: RemotePayment, source: str) -> Resolution:
         """Record what the provider says of the payment, as the janitor's reports do

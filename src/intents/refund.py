@@ -23,7 +23,7 @@ import logging
 import uuid
 
 from src.intents.base import ProviderProcess
-from src.errors import ProviderError, ServiceUnavailable
+from src.errors import InvalidState, ProviderError, ServiceUnavailable
 from src.events.payment_events import RefundRequestedEvent
 from src.events.payment_results import RefundIntent, RefundOutcome
 from src.events.refund_events import (
@@ -33,6 +33,8 @@ from src.events.refund_events import (
     RefundRetryRequestedEvent,
 )
 from src.providers.base import ProviderDeclined, ProviderRefund, ProviderRefused
+from src.providers.manual import refunding_provider
+from src.services.unapplied_payment_service import unapplied_refund_key
 
 logger = logging.getLogger(__name__)
 FLOW = "refund"
@@ -70,6 +72,26 @@ class RefundProcess(ProviderProcess):
             self._dispatcher().emit(RefundRetryRequestedEvent(refund_id=intent.refund_id))
             return intent.pending
 
+    def refund_unapplied(self, payment_id: uuid.UUID) -> RefundOutcome | None:
+        """The ``payment.refund_unapplied`` job: the full refund of money the invoice could
+        not take (``requires_refund``), under one idempotency key per payment, so a retry of
+        the job resumes the same refund. ``None`` when it is no longer refundable (an admin
+        refunded it meanwhile)."""
+        command = RefundRequestedEvent(
+            admin_id=None,
+            payment_id=payment_id,
+            amount=None,
+            reason="payment could not be applied to its invoice",
+            idempotency_key=unapplied_refund_key(payment_id),
+        )
+        try:
+            return self.request(command)
+        except InvalidState as error:
+            if error.code != "payment_not_refundable":
+                raise
+            logger.info("unapplied payment %s: nothing left to refund", payment_id)
+            return None
+
     def resolve(self, refund_id: uuid.UUID) -> RefundOutcome:
         """Take a refund still ``requested`` to the provider's real state: found there →
         its outcome recorded; not found → asked for again under the same key. For the
@@ -98,7 +120,7 @@ class RefundProcess(ProviderProcess):
             logger.exception("could not release the attempt lease of refund %s", refund_id)
 
     def _execute(self, intent: RefundIntent) -> RefundOutcome:
-        provider = self._providers.get(intent.provider)
+        provider = refunding_provider(self._providers, intent.provider)
         self._faults.reached(f"{FLOW}.before_provider_call")
         made: ProviderRefund | None = None
         refused: str | None = None

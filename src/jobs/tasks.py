@@ -21,6 +21,7 @@ from src.jobs.names import (
     AUTO_RELOAD_TASK,
     PROVIDER_QUEUE,
     REFUND_TASK,
+    REFUND_UNAPPLIED_TASK,
     REMOVE_OLD_JOBS_TASK,
     RETRY_STALLED_TASK,
     SCHEDULED_QUEUE,
@@ -84,6 +85,14 @@ def execute_refund(context: JobContext, refund_id: str) -> None:
         app.container.refund_process().resolve(uuid.UUID(refund_id))
 
 
+def refund_unapplied(context: JobContext, payment_id: str) -> None:
+    """Money the invoice could not take (``requires_refund``): refund it in full through its
+    provider (the refund's intent first; a retry resumes the same refund)."""
+    app = flask_app(context)
+    with app.app_context():
+        app.container.refund_process().refund_unapplied(uuid.UUID(payment_id))
+
+
 def periodic_command(work: DueWork) -> Any:
     """The task of one row of the schedule: its work, as of the tick's timestamp."""
 
@@ -124,6 +133,9 @@ def build_blueprint() -> procrastinate.Blueprint:
     blueprint.task(name=REFUND_TASK, pass_context=True, retry=RETRY, queue=PROVIDER_QUEUE)(
         execute_refund
     )
+    blueprint.task(
+        name=REFUND_UNAPPLIED_TASK, pass_context=True, retry=RETRY, queue=PROVIDER_QUEUE
+    )(refund_unapplied)
     for work in SCHEDULE:
         task = blueprint.task(
             name=work.name, pass_context=True, retry=RETRY, queue=SCHEDULED_QUEUE

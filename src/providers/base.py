@@ -61,6 +61,8 @@ class ProviderEventKind(StrEnum):
     PAYMENT_SUCCEEDED = "payment_succeeded"
     PAYMENT_FAILED = "payment_failed"
     REFUNDED = "refunded"
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_CLOSED = "dispute_closed"
     IGNORED = "ignored"
 
 
@@ -95,6 +97,9 @@ class ProviderEvent:
     failure_message: str | None = None
     refunded_total: Decimal | None = None
     refunds: tuple[ObservedRefund, ...] = field(default_factory=tuple)
+    # A chargeback: the provider's dispute id and, once closed, its outcome ("won", "lost").
+    dispute_id: str | None = None
+    dispute_status: str | None = None
 
     @property
     def payment_reference(self) -> str | None:
@@ -210,6 +215,24 @@ class PaymentProvider(ABC):
         (Stripe after 24 hours; localstripe ignores them), so this, not the key, is what keeps
         a retry from refunding twice."""
 
+    def list_refunds(
+        self, payment_intent_id: str | None, charge_id: str | None
+    ) -> "RefundList | None":
+        """Every refund the provider holds for a payment, read from its API (a webhook's own
+        copy may be missing or stale); None when the provider has no such API."""
+        return None
+
+
+@dataclass(frozen=True)
+class RefundList:
+    """A payment's refunds as the provider holds them: the ones that gave money back."""
+
+    refunds: tuple[ObservedRefund, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((refund.amount for refund in self.refunds), Decimal("0.00"))
+
 
 class PaymentProviders:
     """The registry the container builds: provider name → provider."""
@@ -222,6 +245,11 @@ class PaymentProviders:
         if provider is None:
             raise NotFound("provider", f"No payment provider named {name!r}.")
         return provider
+
+    def find(self, name: str) -> PaymentProvider | None:
+        """The provider, or None for a name with no adapter (the generic webhook's payments:
+        money that moved outside any provider API)."""
+        return self._providers.get(name)
 
     def names(self) -> list[str]:
         return sorted(self._providers)

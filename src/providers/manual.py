@@ -1,5 +1,9 @@
 """The manual provider: money moves outside the system (bank transfer, cash) and an admin
-confirms it (POST /admin/invoices/<id>/mark-paid). Nothing is called remotely."""
+confirms it (POST /admin/invoices/<id>/mark-paid). Nothing is called remotely.
+
+It is also how a payment with no provider adapter is refunded (the generic webhook's
+``webhook`` payments): the refund is recorded as external, no provider is called, and the
+grants are taken back as for any refund (``refunding_provider``)."""
 
 import uuid
 from collections.abc import Mapping
@@ -9,6 +13,7 @@ from src.errors import ValidationFailed
 from src.providers.base import (
     ExistingPayment,
     PaymentProvider,
+    PaymentProviders,
     PaymentStart,
     ProviderEvent,
     ProviderRefund,
@@ -59,3 +64,9 @@ class ManualProvider(PaymentProvider):
         """Nothing is kept remotely, so there is nothing to find (and a repeated ``refund``
         only records again)."""
         return None
+
+
+def refunding_provider(providers: PaymentProviders, name: str) -> PaymentProvider:
+    """The provider that refunds a payment of ``name``; one with no adapter (no refund API:
+    the generic webhook) is refunded externally, as a manual payment is."""
+    return providers.find(name) or ManualProvider()

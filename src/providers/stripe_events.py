@@ -103,10 +103,28 @@ def _refund_event(base: dict[str, Any], charge: dict[str, Any]) -> ProviderEvent
     )
 
 
+def _dispute_event(base: dict[str, Any], dispute: dict[str, Any]) -> ProviderEvent:
+    """A chargeback on a charge: opened (``charge.dispute.created``) or closed with its
+    outcome in ``status`` (``won``, ``lost``, ``warning_closed`` for an inquiry)."""
+    closed = base["event_type"] == "charge.dispute.closed"
+    return ProviderEvent(
+        **base,
+        kind=ProviderEventKind.DISPUTE_CLOSED if closed else ProviderEventKind.DISPUTE_OPENED,
+        payment_intent_id=id_of(dispute.get("payment_intent")),
+        charge_id=id_of(dispute.get("charge")),
+        amount=amount_of(dispute.get("amount")),
+        currency=str(dispute.get("currency", "")).upper() or None,
+        dispute_id=str(dispute["id"]),
+        dispute_status=dispute.get("status"),
+    )
+
+
 _TRANSLATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], ProviderEvent]] = {
     "payment_intent.succeeded": _intent_event,
     "payment_intent.payment_failed": _intent_event,
     "checkout.session.completed": _session_event,
     "checkout.session.async_payment_succeeded": _session_event,
     "charge.refunded": _refund_event,
+    "charge.dispute.created": _dispute_event,
+    "charge.dispute.closed": _dispute_event,
 }

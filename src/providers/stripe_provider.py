@@ -14,9 +14,10 @@ from stripe.params.checkout import SessionCreateParams
 
 from src.config import Settings
 from src.errors import ApiError, InvalidState, ProviderError, ServiceUnavailable
-from src.money import to_minor_units
+from src.money import from_minor_units, to_minor_units
 from src.providers.base import (
     ExistingPayment,
+    ObservedRefund,
     PaymentMode,
     PaymentProvider,
     PaymentStart,
@@ -24,11 +25,12 @@ from src.providers.base import (
     ProviderEvent,
     ProviderRefund,
     ProviderRefused,
+    RefundList,
     RemotePayment,
     RemoteStatus,
     StartedPayment,
 )
-from src.providers.stripe_events import amount_of, id_of, translate_event
+from src.providers.stripe_events import amount_of, id_of, translate_event, uuid_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -158,6 +160,8 @@ class StripeProvider(PaymentProvider):
         )
 
     def resume_payment(self, existing: ExistingPayment) -> StartedPayment | None:
+        """The open payment handed back; None when the customer can no longer act on it
+        (gone, or paid / being paid: ``cancel_payment`` then refuses with 409)."""
         client = self._require_client()
         if existing.payment_intent_id:
             intent = self._call(
@@ -210,7 +214,8 @@ class StripeProvider(PaymentProvider):
 
     def cancel_payment(self, existing: ExistingPayment) -> None:
         """Stop an open payment; refuse (409 ``payment_in_progress``) when Stripe is already
-        moving or has moved the money, since then it can only complete, never be replaced."""
+        moving or has moved the money (an intent past confirmation, a ``complete`` Checkout
+        Session), since then it can only complete, never be replaced."""
         client = self._require_client()
         if existing.payment_intent_id:
             intent = self._call(
@@ -229,6 +234,12 @@ class StripeProvider(PaymentProvider):
             )
             if session.status == "open":
                 self._call(lambda: client.v1.checkout.sessions.expire(str(session.id)))
+            elif session.status != "expired":
+                # ``complete``: paid, or an asynchronous method is still moving the money.
+                raise InvalidState(
+                    "This checkout is already paid or being paid; wait for its outcome.",
+                    code="payment_in_progress",
+                )
 
     # -- webhooks ----------------------------------------------------------------------------
 
@@ -352,6 +363,32 @@ class StripeProvider(PaymentProvider):
                 if metadata["refund_id"] == wanted:
                     return self._refund_state(refund, None)
         return None
+
+    def list_refunds(self, payment_intent_id: str | None, charge_id: str | None) -> RefundList:
+        """The charge's (else the intent's) refunds from Stripe's API, without the failed and
+        cancelled ones (they gave nothing back); ours carry ``refund_id`` in metadata."""
+        client = self._require_client()
+        if charge_id:
+            params: dict[str, Any] = {"charge": charge_id, "limit": 100}
+        elif payment_intent_id:
+            params = {"payment_intent": payment_intent_id, "limit": 100}
+        else:
+            return RefundList(())
+        listed = self._call(lambda: client.v1.refunds.list(params=cast(Any, params)))
+        found = []
+        for refund in listed.auto_paging_iter():
+            if refund.status in ("failed", "canceled"):
+                continue
+            metadata = refund["metadata"] if "metadata" in refund else None
+            ours = metadata["refund_id"] if metadata and "refund_id" in metadata else None
+            found.append(
+                ObservedRefund(
+                    refund_id=str(refund.id),
+                    amount=from_minor_units(int(refund.amount)),
+                    intent_id=uuid_of(ours) if ours else None,
+                )
+            )
+        return RefundList(tuple(found))
 
     @staticmethod
     def _refund_state(refund: Any, asked: Decimal | None) -> ProviderRefund:

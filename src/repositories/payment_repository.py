@@ -122,14 +122,27 @@ class PaymentRepository:
         )
         return list(self._session.scalars(query))
 
+    def find_by_reference(self, provider: str, reference: str) -> Payment | None:
+        """The newest payment a provider's reference names (its repeated confirmations)."""
+        query = (
+            select(Payment)
+            .where(Payment.provider == provider, Payment.provider_reference == reference)
+            .order_by(Payment.created_at.desc())
+            .limit(1)
+        )
+        return self._session.scalar(query)
+
     def list_page(
         self,
-        user_id: uuid.UUID,
+        user_id: uuid.UUID | None,
         status: PaymentStatus | None,
         limit: int,
         after: Cursor | None,
     ) -> PageResult[Payment]:
-        query = select(Payment).where(Payment.user_id == user_id)
+        """``user_id`` None: every user's (the admin view)."""
+        query = select(Payment)
+        if user_id is not None:
+            query = query.where(Payment.user_id == user_id)
         if status is not None:
             query = query.where(Payment.status == status)
         return newest_first_page(self._session, query, Payment.created_at, Payment.id, limit, after)

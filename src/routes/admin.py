@@ -11,6 +11,7 @@ from src.errors import ProviderError
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentCapturedEvent, RefundRequestedEvent
 from src.events.token_events import TokenAdjustmentRequestedEvent
+from src.intents.mark_paid import MarkPaidProcess
 from src.intents.refund import RefundProcess
 from src.models.invoice import InvoiceStatus
 from src.models.payment import RefundStatus
@@ -25,8 +26,11 @@ from src.schemas.common import Page, PageQuery
 from src.schemas.invoice import AdminInvoiceOut
 from src.schemas.payment import (
     AdminPaymentOut,
+    AdminPaymentPage,
+    AdminPaymentSummaryOut,
     CaptureResponse,
     MarkPaidRequest,
+    PaymentListQuery,
     PaymentOut,
     RefundOut,
     RefundRequest,
@@ -85,7 +89,7 @@ def list_invoices(
 @bp.post("/invoices/<uuid:invoice_id>/mark-paid")
 @spec.validate(
     json=MarkPaidRequest,
-    resp=responses({"HTTP_200": CaptureResponse}, 401, 403, 404, 409),
+    resp=responses({"HTTP_200": CaptureResponse}, 401, 403, 404, 409, 502, 503),
     tags=TAGS,
     security=BEARER,
 )
@@ -93,10 +97,14 @@ def list_invoices(
 def mark_paid(
     invoice_id: uuid.UUID,
     json: MarkPaidRequest,
-    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+    process: MarkPaidProcess = Provide[Container.mark_paid_process],
 ) -> ViewResult:
-    """Settle an invoice in full by hand (e.g. a bank transfer); the admin is recorded."""
-    outcome = dispatcher.emit(
+    """Settle an invoice in full by hand (e.g. a bank transfer); the admin is recorded.
+
+    An open provider payment of the invoice (the customer may be paying now) is 409
+    ``payment_in_progress``, unless ``force``: it is then cancelled at the provider first
+    (409 ``payment_in_progress`` still when the provider already moves the money)."""
+    outcome = process.run(
         PaymentCapturedEvent(
             invoice_id=invoice_id,
             payment_reference=json.payment_reference,
@@ -105,8 +113,9 @@ def mark_paid(
             currency=None,
             recorded_by=g.admin_id,
             note=json.note,
-        )
-    ).data
+        ),
+        force=json.force,
+    )
     return CaptureResponse.from_result(outcome)
 
 
@@ -207,6 +216,27 @@ def user_transactions(
     return TokenTransactionPage(
         items=[TokenTransactionOut.of(entry) for entry in page.items],
         next_cursor=encode_sequence_cursor(page.next_cursor) if page.next_cursor else None,
+    )
+
+
+@bp.get("/payments")
+@spec.validate(
+    query=PaymentListQuery,
+    resp=responses({"HTTP_200": AdminPaymentPage}, 401, 403),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def list_payments(
+    query: PaymentListQuery, payments: PaymentService = Provide[Container.payments.payment_service]
+) -> ViewResult:
+    """Every user's payments, newest first, optionally of one status: ``requires_refund``
+    lists money a provider confirmed that its invoice could not take (``error_code`` says
+    why; nothing was granted), refunded by a job or waiting for an admin."""
+    page = payments.list_all(query.status, query.limit, decode_cursor(query.cursor))
+    return AdminPaymentPage(
+        items=[AdminPaymentSummaryOut.model_validate(payment) for payment in page.items],
+        next_cursor=encode_cursor(page.next_cursor) if page.next_cursor else None,
     )
 
 

@@ -2,6 +2,9 @@
 
 The signature is checked over the raw bytes before anything in the body is read; only then
 is the body parsed and the capture emitted. Duplicate deliveries are answered ``already_paid``.
+Money confirmed that the invoice cannot take (already paid by another payment, cancelled,
+an amount or currency that differs, an activation rule) is 200 ``requires_refund`` with the
+reason's code: recorded once per payment reference, nothing granted.
 """
 
 import hashlib
@@ -14,6 +17,7 @@ from src.container import Container
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentCapturedEvent
 from src.handlers.provider_webhooks import command_for
+from src.intents.provider_reports import ProviderReportProcess
 from src.providers.base import PaymentProviders
 from src.openapi import ViewResult, responses, spec
 from src.routes.bodies import parse_json_body
@@ -28,7 +32,7 @@ SIGNATURE_HEADER = "X-Webhook-Signature"
 @bp.post("/payment")
 @spec.validate(
     json=PaymentWebhookPayload,
-    resp=responses({"HTTP_200": CaptureResponse}, 401, 404, 409, 422, 503),
+    resp=responses({"HTTP_200": CaptureResponse}, 401, 404, 422, 503),
     tags=["webhooks"],
     skip_validation=True,  # the body is parsed after the signature check, below
 )
@@ -38,7 +42,11 @@ def payment_webhook(
     dispatcher: EventDispatcher = Provide[Container.dispatcher],
 ) -> ViewResult:
     """Confirm a payment. Header ``X-Webhook-Signature: t=<unix>,v1=<hex>`` where the hex is
-    HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "<t>.<raw body>"); older than 300 s is refused."""
+    HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "<t>.<raw body>"); older than 300 s is refused.
+
+    The money arrived, so it is never refused: an invoice that cannot take it answers 200
+    ``{"status": "requires_refund", "reason": <code>}`` (e.g. ``invoice_already_paid``,
+    ``amount_mismatch``); nothing was granted and the payment waits for an admin's refund."""
     raw = request.get_data(cache=True)
     verifier.verify(raw, request.headers.get(SIGNATURE_HEADER))
     payload = parse_json_body(PaymentWebhookPayload, raw)
@@ -66,6 +74,7 @@ def provider_webhook(
     provider_name: str,
     providers: PaymentProviders = Provide[Container.payments.payment_providers],
     dispatcher: EventDispatcher = Provide[Container.dispatcher],
+    reports: ProviderReportProcess = Provide[Container.provider_report_process],
 ) -> ViewResult:
     """A provider's own webhook (Stripe: ``/webhooks/stripe``, signed with Stripe-Signature).
 
@@ -75,6 +84,8 @@ def provider_webhook(
     """
     raw = request.get_data(cache=True)
     event = providers.get(provider_name).parse_webhook(raw, dict(request.headers))
+    # A refund report is completed from the provider's API, before any transaction opens.
+    event = reports.complete(event)
     command = command_for(event, hashlib.sha256(raw).hexdigest())
     if command is None:
         logger.info("%s webhook %s (%s) ignored", provider_name, event.event_id, event.event_type)

@@ -23,9 +23,16 @@ RESERVED_PROVIDERS = frozenset({"manual", "stripe"})
 
 
 class CaptureResponse(ResponseModel):
+    """``requires_refund``: the money arrived but the invoice could not take it (``reason``:
+    ``invoice_already_paid``, ``invoice_not_payable``, ``amount_mismatch``, an activation
+    rule's code); nothing was granted and the payment (``payment_id``) is to be refunded."""
+
     status: CaptureStatus
     invoice_id: uuid.UUID
     items_activated: int
+    reason: str | None = None
+    message: str | None = None
+    payment_id: uuid.UUID | None = None
 
     @classmethod
     def from_result(cls, outcome: CaptureOutcome) -> "CaptureResponse":
@@ -33,6 +40,9 @@ class CaptureResponse(ResponseModel):
             status=outcome.status,
             invoice_id=outcome.invoice_id,
             items_activated=outcome.items_activated,
+            reason=outcome.reason,
+            message=outcome.message,
+            payment_id=outcome.payment_id,
         )
 
 
@@ -61,6 +71,13 @@ class PaymentWebhookPayload(RequestModel):
 class MarkPaidRequest(RequestModel):
     payment_reference: str = Field(min_length=1, max_length=255)
     note: str | None = Field(default=None, max_length=1000)
+    force: bool = Field(
+        default=False,
+        description=(
+            "With an open provider payment of the invoice: cancel it at the provider first "
+            "and mark the invoice paid (without: 409 payment_in_progress)."
+        ),
+    )
 
 
 class WebhookAck(ResponseModel):
@@ -157,6 +174,20 @@ class AdminPaymentOut(PaymentOut):
 
 class PaymentPage(Page[PaymentOut]):
     """A page of payment attempts, newest first."""
+
+
+class AdminPaymentSummaryOut(PaymentOut):
+    """A payment in the admin list (``error_code``: why it requires a refund); its history
+    is at ``GET /admin/payments/<id>``."""
+
+    user_id: uuid.UUID | None
+    provider_payment_intent_id: str | None
+    provider_charge_id: str | None
+
+
+class AdminPaymentPage(Page[AdminPaymentSummaryOut]):
+    """A page of every user's payments, newest first (``?status=requires_refund``: money
+    confirmed that no invoice took, to refund)."""
 
 
 class PaymentListQuery(RequestModel):

@@ -29,7 +29,9 @@ from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService
 from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import PURCHASE_LEDGER_REFERENCE, TokenBundleService
+from src.services.ports import SavepointPort
 from src.services.token_service import LedgerReference, TokenService
+from src.services.unapplied_payment_service import UnappliedPaymentService
 from src.services.user_service import UserService
 
 logger = logging.getLogger(__name__)
@@ -46,16 +48,21 @@ class CaptureRequest:
     payment_intent_id: str | None = None
     charge_id: str | None = None
     customer_id: str | None = None
+    # A provider confirmed that the money moved (every path but an admin's settlement): a
+    # refusal then becomes ``requires_refund`` instead of an error.
+    confirmed_by_provider: bool = True
 
 
 class CaptureService:
     """Exactly once, all or nothing.
 
     The invoice row is locked first, so concurrent captures of one invoice run one after the
-    other; the second finds it paid and answers ``already_paid`` (same payment) or 409
-    (another payment). Every activation happens in the caller's single transaction, so any
-    failure leaves the invoice pending and nothing granted; the ledger's unique reference is the
-    last guard against a double credit.
+    other; the second finds it paid and answers ``already_paid`` (same payment). Every
+    activation happens in a savepoint of the caller's transaction, so any refusal leaves the
+    invoice as it was and nothing granted; the ledger's unique reference is the last guard
+    against a double credit. A refusal of money a provider confirmed (another payment paid
+    the invoice, it is cancelled, a rule fails, the amount differs) is kept as
+    ``requires_refund`` (UnappliedPaymentService); an admin's settlement is refused (409/422).
     """
 
     def __init__(
@@ -67,6 +74,8 @@ class CaptureService:
         add_on_service: AddOnService,
         payment_service: PaymentService,
         user_service: UserService,
+        savepoints: SavepointPort,
+        unapplied_payment_service: UnappliedPaymentService,
     ) -> None:
         self._invoices = invoice_service
         self._subscriptions = subscription_service
@@ -75,9 +84,29 @@ class CaptureService:
         self._add_ons = add_on_service
         self._payments = payment_service
         self._users = user_service
+        self._savepoints = savepoints
+        self._unapplied = unapplied_payment_service
 
     def capture(self, request: CaptureRequest) -> tuple[CaptureOutcome, list[Notification]]:
         invoice = self._invoices.get_for_capture(request.invoice_id)
+        try:
+            with self._savepoints.savepoint():
+                return self._apply(invoice, request)
+        except ApiError as refusal:
+            if not request.confirmed_by_provider or refusal.status_code >= 500:
+                raise
+            return self._unapplied.record(
+                invoice,
+                request.claim,
+                refusal,
+                request.payment_id,
+                request.payment_intent_id,
+                request.charge_id,
+            )
+
+    def _apply(
+        self, invoice: Invoice, request: CaptureRequest
+    ) -> tuple[CaptureOutcome, list[Notification]]:
         claim = request.claim
         if self._invoices.already_settled_by(invoice, claim.provider, claim.reference):
             return CaptureOutcome("already_paid", invoice.id, 0), []

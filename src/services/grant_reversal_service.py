@@ -71,7 +71,16 @@ class GrantReversalService:
             )
         return plan
 
-    def apply(self, invoice: Invoice, plan: ReversalPlan, now: datetime) -> ReversalResult:
+    def apply(
+        self,
+        invoice: Invoice,
+        plan: ReversalPlan,
+        now: datetime,
+        reference_type: str = PURCHASE_LEDGER_REFERENCE,
+        description: str = "Refund",
+    ) -> ReversalResult:
+        """Take the grants back. A chargeback's debits use their own ``reference_type``, so
+        a dispute won (and restored) and a refund later each take the tokens once."""
         remaining = plan.available
         reversed_total = 0
         for purchase_id, tokens in plan.purchases:
@@ -81,8 +90,8 @@ class GrantReversalService:
                     plan.user_id,
                     take,
                     kind=TokenTransactionType.REFUND,
-                    reference=LedgerReference(PURCHASE_LEDGER_REFERENCE, purchase_id),
-                    description=f"Refund of {invoice.number}",
+                    reference=LedgerReference(reference_type, purchase_id),
+                    description=f"{description} of {invoice.number}",
                 )
             remaining -= take
             reversed_total += take

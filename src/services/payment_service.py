@@ -72,13 +72,22 @@ class PaymentService:
         to: PaymentStatus,
         reason: str | None = None,
         provider_event_id: str | None = None,
-    ) -> bool:
-        """Apply an allowed transition and record it; ``False`` (nothing changed) otherwise."""
-        if to not in ALLOWED_TRANSITIONS[payment.status]:
-            return False
+    ) -> None:
+        """Apply an allowed transition and record it; any other is 409
+        ``payment_transition_not_allowed`` (callers that branch ask ``can_move`` first)."""
+        if not self.can_move(payment, to):
+            raise InvalidState(
+                f"A {payment.status.value} payment cannot become {to.value}.",
+                code="payment_transition_not_allowed",
+                details={"from": payment.status.value, "to": to.value},
+            )
         self._history(payment, payment.status, to, reason, provider_event_id)
         payment.status = to
-        return True
+
+    @staticmethod
+    def can_move(payment: Payment, to: PaymentStatus) -> bool:
+        """Whether the state machine allows ``payment`` to become ``to`` now."""
+        return to in ALLOWED_TRANSITIONS[payment.status]
 
     def _history(
         self,
@@ -178,7 +187,8 @@ class PaymentService:
         admin's bank transfer)."""
         payment = self._started_payment(invoice, claim.provider, payment_id)
         now = utc_now()
-        if payment is not None and self.move(payment, PaymentStatus.COMPLETED, "captured"):
+        if payment is not None and self.can_move(payment, PaymentStatus.COMPLETED):
+            self.move(payment, PaymentStatus.COMPLETED, "captured")
             payment.provider_reference = claim.reference
             payment.provider_payment_intent_id = (
                 payment.provider_payment_intent_id or payment_intent_id
@@ -208,18 +218,74 @@ class PaymentService:
     def record_failed(
         self, invoice: Invoice | None, claim: PaymentClaim, error_code: str, error_message: str
     ) -> Payment:
-        """Keep a refused or broken attempt (``invoice`` None: it named no invoice of ours)."""
+        """Keep a refused or broken attempt (``invoice`` None: it named no invoice of ours),
+        once per provider payment: a repeated delivery of it finds the row kept before."""
+        kept = self._payments.find_by_reference(claim.provider, claim.reference)
+        invoice_id = invoice.id if invoice else None
+        if kept is not None and (kept.status, kept.invoice_id) == (
+            PaymentStatus.FAILED,
+            invoice_id,
+        ):
+            return kept
         payment = self._record(invoice, claim, PaymentStatus.FAILED)
         payment.error_code = error_code
         payment.error_message = error_message[:500]
         return self._add(payment, reason=error_code)
 
+    def require_refund(
+        self,
+        invoice: Invoice,
+        claim: PaymentClaim,
+        code: str,
+        message: str,
+        payment_id: uuid.UUID | None = None,
+        payment_intent_id: str | None = None,
+        charge_id: str | None = None,
+    ) -> tuple[Payment, bool]:
+        """Money the provider confirmed that ``invoice`` cannot take: the payment (the one we
+        started, found by our id or the provider's ids or reference, else a new row) becomes
+        ``requires_refund`` with ``code`` in its history. One row per provider payment:
+        ``False`` when it was recorded before (a repeated delivery), nothing is added then."""
+        payment = self._provider_payment(claim, payment_id, payment_intent_id, charge_id)
+        if payment is not None and not self.can_move(payment, PaymentStatus.REQUIRES_REFUND):
+            return payment, False  # already requires_refund, refunded, or the one that paid
+        if payment is None:
+            payment = self._record(invoice, claim, PaymentStatus.REQUIRES_REFUND)
+            self._add(payment, reason=code)
+        else:
+            self.move(payment, PaymentStatus.REQUIRES_REFUND, code)
+            payment.provider_reference = payment.provider_reference or claim.reference
+            payment.payload_digest = payment.payload_digest or claim.payload_digest
+        payment.provider_payment_intent_id = payment.provider_payment_intent_id or payment_intent_id
+        payment.provider_charge_id = payment.provider_charge_id or charge_id
+        payment.error_code = code[:64]
+        payment.error_message = message[:500]
+        return payment, True
+
+    def _provider_payment(
+        self,
+        claim: PaymentClaim,
+        payment_id: uuid.UUID | None,
+        payment_intent_id: str | None,
+        charge_id: str | None,
+    ) -> Payment | None:
+        """The payment (locked) a provider's confirmation is about, if we have it."""
+        found = self.find_for_provider_event(
+            claim.provider, payment_id, payment_intent_id, charge_id
+        )
+        if found is not None:
+            return found
+        kept = self._payments.find_by_reference(claim.provider, claim.reference)
+        return self._payments.get(kept.id, for_update=True) if kept else None
+
     def fail(
         self, payment: Payment, code: str | None, message: str | None, provider_event_id: str
     ) -> bool:
-        """The provider says this attempt failed; ignored if the payment is already past it."""
-        if not self.move(payment, PaymentStatus.FAILED, message or code, provider_event_id):
+        """The provider says this attempt failed; ``False`` (ignored, explicitly) when the
+        payment is already past it (a late failure after a completion never moves it back)."""
+        if not self.can_move(payment, PaymentStatus.FAILED):
             return False
+        self.move(payment, PaymentStatus.FAILED, message or code, provider_event_id)
         payment.error_code = (code or "payment_failed")[:64]
         payment.error_message = (message or "The payment failed.")[:500]
         return True
@@ -230,8 +296,14 @@ class PaymentService:
         return self._payments.list_open_before(created_before, statuses, limit)
 
     def expire_stale(self, created_before: datetime, limit: int) -> list[Payment]:
-        stale = self._payments.list_stale(created_before, limit)
-        return [p for p in stale if self.move(p, PaymentStatus.EXPIRED, "checkout not finished")]
+        stale = [
+            payment
+            for payment in self._payments.list_stale(created_before, limit)
+            if self.can_move(payment, PaymentStatus.EXPIRED)
+        ]
+        for payment in stale:
+            self.move(payment, PaymentStatus.EXPIRED, "checkout not finished")
+        return stale
 
     @staticmethod
     def _record(invoice: Invoice | None, claim: PaymentClaim, status: PaymentStatus) -> Payment:
@@ -257,13 +329,24 @@ class PaymentService:
 
         ``reserved`` is what refunds still waiting for the provider hold: counted as gone, so
         two requests never refund more than was paid."""
-        if payment.status not in (PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED):
+        refundable = (
+            PaymentStatus.COMPLETED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REQUIRES_REFUND,
+        )
+        if payment.status not in refundable:
             raise InvalidState(
                 f"A {payment.status.value} payment cannot be refunded.",
                 code="payment_not_refundable",
             )
         remaining = payment.amount - payment.refunded_amount - reserved
         wanted = remaining if amount is None else amount
+        if payment.status is PaymentStatus.REQUIRES_REFUND and wanted != remaining:
+            raise InvalidState(
+                "A payment that was never applied is refunded in full.",
+                code="refund_must_be_full",
+                details={"refundable": str(remaining), "currency": payment.currency},
+            )
         if wanted <= ZERO or wanted > remaining:
             raise InvalidState(
                 f"At most {remaining} {payment.currency} of this payment can be refunded.",
@@ -355,9 +438,11 @@ class PaymentService:
             if refunded_total >= payment.amount
             else PaymentStatus.PARTIALLY_REFUNDED
         )
-        self.move(
-            payment, target, f"refunded {refunded_total} {payment.currency}", provider_event_id
-        )
+        if self.can_move(payment, target):  # a partial refund of an unapplied payment:
+            # the total is kept, the status waits for the rest (never partially_refunded)
+            self.move(
+                payment, target, f"refunded {refunded_total} {payment.currency}", provider_event_id
+            )
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -385,21 +470,29 @@ class PaymentService:
         payment_id: uuid.UUID | None,
         payment_intent_id: str | None,
         charge_id: str | None,
+        lock: bool = True,
     ) -> Payment | None:
-        """The payment a provider event is about (locked): by our id from its metadata, else by
-        the provider's own ids."""
+        """The payment a provider event is about (locked unless ``lock`` is False, for a
+        caller that locks its invoice first): by our id from its metadata, else by the
+        provider's own ids."""
         if payment_id is not None:
-            payment = self._payments.get(payment_id, for_update=True)
+            payment = self._payments.get(payment_id, for_update=lock)
             if payment is not None and payment.provider == provider:
                 return payment
         found = self._payments.find_by_provider_ids(provider, payment_intent_id, charge_id)
-        return self._payments.get(found.id, for_update=True) if found else None
+        return self._payments.get(found.id, for_update=lock) if found else None
 
     def history(self, payment_id: uuid.UUID) -> list[PaymentStatusChange]:
         return self._payments.history(payment_id)
 
     def refunds(self, payment_id: uuid.UUID) -> list[PaymentRefund]:
         return self._payments.list_refunds(payment_id)
+
+    def list_all(
+        self, status: PaymentStatus | None, limit: int, after: Cursor | None
+    ) -> PageResult[Payment]:
+        """Every user's payments (the admin view), newest first."""
+        return self._payments.list_page(None, status, limit, after)
 
     def list_for_user(
         self, user_id: uuid.UUID, status: PaymentStatus | None, limit: int, after: Cursor | None

@@ -6,6 +6,7 @@ service's rules can be tested in microseconds without a database.
 
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
@@ -35,6 +36,13 @@ class JobQueuePort(Protocol):
     def enqueue(
         self, task: str, *, queueing_lock: str | None = None, **arguments: Any
     ) -> int | None: ...
+
+
+class SavepointPort(Protocol):
+    """A savepoint in the caller's transaction: what runs inside is undone alone if it
+    raises, and the transaction goes on (e.g. to record why)."""
+
+    def savepoint(self) -> AbstractContextManager[object]: ...
 
 
 class UserRepositoryPort(Protocol):
@@ -153,9 +161,11 @@ class PaymentRepositoryPort(Protocol):
         self, created_before: datetime, statuses: Sequence[PaymentStatus], limit: int
     ) -> list[Payment]: ...
 
+    def find_by_reference(self, provider: str, reference: str) -> Payment | None: ...
+
     def list_page(
         self,
-        user_id: uuid.UUID,
+        user_id: uuid.UUID | None,
         status: PaymentStatus | None,
         limit: int,
         after: Cursor | None,

@@ -45,6 +45,7 @@ def test_it_is_openapi_3_and_lists_every_endpoint(document: dict[str, Any]) -> N
         "/api/v1/admin/invoices/{invoice_id}/mark-paid",
         "/api/v1/admin/payments/{payment_id}/refund",
         "/api/v1/admin/payments/{payment_id}",
+        "/api/v1/admin/payments",
         "/api/v1/admin/users/{user_id}/tokens/adjust",
         "/api/v1/admin/users/{user_id}/tokens/transactions",
         "/api/v1/health",
@@ -87,3 +88,15 @@ def test_bearer_and_api_key_schemes_are_declared(document: dict[str, Any]) -> No
     assert schemes["apiKeyAuth"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}
     consume = document["paths"]["/api/v1/service/users/{user_id}/tokens/consume"]["post"]
     assert consume["security"] == [{"apiKeyAuth": []}]
+
+
+def test_the_generic_webhook_documents_requires_refund(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/api/v1/webhooks/payment"]["post"]
+    assert "409" not in operation["responses"]
+    answer = resolve(
+        document, operation["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    assert "requires_refund" in answer["properties"]["status"]["enum"]
+    assert {"reason", "message", "payment_id"} <= set(answer["properties"])
+    listing = document["paths"]["/api/v1/admin/payments"]["get"]
+    assert "status" in {parameter["name"] for parameter in listing["parameters"]}

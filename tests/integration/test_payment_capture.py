@@ -59,6 +59,9 @@ def test_payment_activates_subscription(
         "status": "success",
         "invoice_id": checkout["invoice"]["id"],
         "items_activated": 1,
+        "reason": None,
+        "message": None,
+        "payment_id": None,
     }
     subscription = load(app, Subscription, checkout["subscription"]["id"])
     assert subscription.status is SubscriptionStatus.ACTIVE
@@ -213,24 +216,38 @@ def test_a_duplicate_delivery_is_harmless(
         "status": "already_paid",
         "invoice_id": checkout["invoice"]["id"],
         "items_activated": 0,
+        "reason": None,
+        "message": None,
+        "payment_id": None,
     }
     assert api.balance(user)["balance"] == 100
     assert len(payments_of(app, checkout["invoice"]["id"])) == 1
 
 
-def test_another_payment_for_a_paid_invoice_is_409_and_recorded(
+def test_another_payment_for_a_paid_invoice_is_200_requires_refund_and_recorded_once(
     app: BillingApp,
     api: ApiClient,
     client: FlaskClient,
     user: RegisteredUser,
     demo_catalog: dict[str, Any],
 ) -> None:
+    """The money arrived: acknowledged, kept once as requires_refund, nothing granted. The
+    generic webhook's provider cannot be refunded through: it waits for an admin (no job)."""
     checkout = api.checkout(user, token_bundle_ids=(demo_catalog["tokens-100"],))
     post_webhook(client, capture_payload(checkout["invoice"], "PAY-A"))
+    published = record_notifications(app)
     second = post_webhook(client, capture_payload(checkout["invoice"], "PAY-B"))
+    again = post_webhook(client, capture_payload(checkout["invoice"], "PAY-B"))
 
-    assert second.status_code == 409
-    assert second.get_json()["error"]["code"] == "invoice_already_paid"
+    assert second.status_code == again.status_code == 200
+    body = second.get_json()
+    assert (body["status"], body["reason"], body["items_activated"]) == (
+        "requires_refund",
+        "invoice_already_paid",
+        0,
+    )
+    assert "nothing was granted" in body["message"].lower()
+    assert again.get_json() == body
     assert api.balance(user)["balance"] == 100
     statuses = [
         (p.provider_reference, p.status, p.error_code)
@@ -238,8 +255,12 @@ def test_another_payment_for_a_paid_invoice_is_409_and_recorded(
     ]
     assert statuses == [
         ("PAY-A", PaymentStatus.COMPLETED, None),
-        ("PAY-B", PaymentStatus.FAILED, "invoice_already_paid"),
+        ("PAY-B", PaymentStatus.REQUIRES_REFUND, "invoice_already_paid"),
     ]
+    assert [e.reason for e, _ in published if e.name == "payment.requires_refund"] == [
+        "invoice_already_paid"
+    ]
+    assert api.invoice(user, checkout["invoice"]["id"])["status"] == "paid"
 
 
 def test_one_reference_cannot_settle_two_invoices(
@@ -250,8 +271,10 @@ def test_one_reference_cannot_settle_two_invoices(
     post_webhook(client, capture_payload(first["invoice"], "PAY-SAME"))
     reused = post_webhook(client, capture_payload(second["invoice"], "PAY-SAME"))
 
-    assert reused.status_code == 409
-    assert reused.get_json()["error"]["code"] == "payment_reference_reused"
+    # One provider payment is applied once: acknowledged, neither granted nor refunded.
+    assert reused.status_code == 200
+    assert reused.get_json()["status"] == "already_processed"
+    assert reused.get_json()["reason"] == "payment_reference_reused"
     assert api.invoice(user, second["invoice"]["id"])["status"] == "pending"
     assert api.balance(user)["balance"] == 50
 
@@ -271,21 +294,18 @@ def test_amount_or_currency_mismatch_changes_nothing_and_is_recorded(
     euros = post_webhook(client, capture_payload(invoice, "PAY-E", currency="EUR"))
 
     for response in (short, euros):
-        assert response.status_code == 422
-        assert response.get_json()["error"]["code"] == "amount_mismatch"
-    assert short.get_json()["error"]["details"] == {
-        "expected": {"amount": "98.00", "currency": "USD"},
-        "received": {"amount": "97.99", "currency": "USD"},
-    }
+        assert response.status_code == 200
+        assert response.get_json()["status"] == "requires_refund"
+        assert response.get_json()["reason"] == "amount_mismatch"
     assert api.invoice(user, invoice["id"])["status"] == "pending"
     assert load(app, Subscription, checkout["subscription"]["id"]).status is (
         SubscriptionStatus.PENDING
     )
     assert api.balance(user)["balance"] == 0
-    failed = payments_of(app, invoice["id"])
-    assert [(p.provider_reference, p.error_code, p.amount, p.currency) for p in failed] == [
-        ("PAY-S", "amount_mismatch", Decimal("97.99"), "USD"),
-        ("PAY-E", "amount_mismatch", Decimal("98.00"), "EUR"),
+    kept = payments_of(app, invoice["id"])
+    assert [(p.provider_reference, p.status, p.error_code, p.amount, p.currency) for p in kept] == [
+        ("PAY-S", PaymentStatus.REQUIRES_REFUND, "amount_mismatch", Decimal("97.99"), "USD"),
+        ("PAY-E", PaymentStatus.REQUIRES_REFUND, "amount_mismatch", Decimal("98.00"), "EUR"),
     ]
 
 
@@ -319,8 +339,9 @@ def test_cancelled_or_expired_invoices_cannot_be_captured(
 
     for checkout in checkouts:
         response = post_webhook(client, capture_payload(checkout["invoice"]))
-        assert response.status_code == 409
-        assert response.get_json()["error"]["code"] == "invoice_not_payable"
+        assert response.status_code == 200
+        assert response.get_json()["status"] == "requires_refund"
+        assert response.get_json()["reason"] == "invoice_not_payable"
     assert api.balance(user)["balance"] == 0
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from tests.support.stripe_events import (
     post_stripe_event,
     refunded_charge,
 )
+from tests.support.stripe_refunds_fake import FakeStripeRefunds
 
 
 @pytest.fixture
@@ -117,13 +119,23 @@ def test_an_unpaid_session_grants_nothing(
 
 
 def test_stripe_amounts_are_checked_against_the_invoice(
-    api: ApiClient, client: FlaskClient, user: RegisteredUser, checkout: dict[str, Any]
+    app: BillingApp,
+    api: ApiClient,
+    client: FlaskClient,
+    user: RegisteredUser,
+    checkout: dict[str, Any],
 ) -> None:
     session = paid_session(checkout["invoice"], user.id, amount_total=100)
     response = post_stripe_event(client, event("checkout.session.completed", session))
-    assert response.status_code == 422
-    assert response.get_json()["error"]["code"] == "amount_mismatch"
+    again = post_stripe_event(client, event("checkout.session.completed", session))
+    assert response.status_code == again.status_code == 200
+    assert response.get_json()["status"] == "requires_refund"
+    assert again.get_json()["status"] == "requires_refund"  # another event, the same payment
     assert api.balance(user)["balance"] == 0
+    with app.app_context():
+        kept = [p.status for p in db.session.scalars(select(Payment))]
+    assert kept == [PaymentStatus.REQUIRES_REFUND]
+    assert api.invoice(user, checkout["invoice"]["id"])["status"] == "pending"
 
 
 def test_a_refund_at_stripe_is_recorded_once(
@@ -134,8 +146,11 @@ def test_a_refund_at_stripe_is_recorded_once(
     checkout: dict[str, Any],
     count_rows: Any,
 ) -> None:
+    stripe_api = FakeStripeRefunds()  # the refunds are read from Stripe's API
+    app.container.payments.stripe_client.override(providers.Object(stripe_api))
     session = paid_session(checkout["invoice"], user.id)
     post_stripe_event(client, event("checkout.session.completed", session))
+    stripe_api.hold("re_1", 3000)
     partial = event(
         "charge.refunded", refunded_charge(session["payment_intent"], 3000, [("re_1", 3000)])
     )
@@ -148,16 +163,19 @@ def test_a_refund_at_stripe_is_recorded_once(
     )
 
     total = session["amount_total"]
+    stripe_api.hold("re_2", total - 3000)
     full = event(
         "charge.refunded",
         refunded_charge(session["payment_intent"], total, [("re_1", 3000), ("re_2", total - 3000)]),
     )
     assert post_stripe_event(client, full).get_json()["status"] == "recorded"
+    app.container.payments.stripe_client.reset_override()
     payment = only_payment(app)
     assert (payment.status, payment.refunded_amount) == (PaymentStatus.REFUNDED, Decimal("138.00"))
     assert count_rows(PaymentRefund) == 2
-    # A refund made in Stripe's dashboard is recorded; reversing grants is the admin's call.
-    assert api.balance(user)["balance"] == 100
+    # A full refund made in Stripe's dashboard takes the grants back, as an admin refund does
+    # (tests/integration/test_provider_refunds_and_disputes.py covers it in full).
+    assert api.balance(user)["balance"] == 0
 
 
 def test_a_failure_for_a_payment_we_do_not_know_is_ignored(client: FlaskClient) -> None:

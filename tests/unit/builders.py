@@ -14,8 +14,8 @@ from src.handlers.checkout_handlers import CheckoutHandler
 from src.handlers.payment_handlers import (
     PaymentCapturedHandler,
     PaymentFailureHandler,
-    RefundReportedHandler,
 )
+from src.handlers.provider_refund_handlers import ProviderRefundReportedHandler
 from src.models.addon import AddOn
 from src.models.invoice import Invoice
 from src.models.plan import Plan
@@ -33,6 +33,7 @@ from src.services.plan_service import PlanService
 from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import TokenBundleService
 from src.services.token_service import TokenService
+from src.services.unapplied_payment_service import UnappliedPaymentService
 from src.services.user_service import UserService
 from src.services.webhook_event_service import WebhookEventService
 from tests.unit.catalog_builders import CatalogRows
@@ -44,6 +45,7 @@ from tests.unit.fakes import (
     FakeIdempotencyKeyRepository,
     FakeInvoiceRepository,
     FakeJobQueue,
+    FakeSavepoints,
     FakePaymentProvider,
     FakePaymentRepository,
     FakePurchaseRepository,
@@ -96,6 +98,8 @@ class Billing(CatalogRows, PayPerUse, PaymentProcesses):
     api_keys: FakeApiKeyRepository = field(default_factory=FakeApiKeyRepository)
     auto_reloads: FakeAutoReloadRepository = field(default_factory=FakeAutoReloadRepository)
     job_queue: FakeJobQueue = field(default_factory=FakeJobQueue)
+    savepoints: FakeSavepoints = field(default_factory=FakeSavepoints)
+    auto_refund_unapplied: bool = True
     provider: FakePaymentProvider = field(default_factory=FakePaymentProvider)
 
     def __post_init__(self) -> None:
@@ -145,6 +149,17 @@ class Billing(CatalogRows, PayPerUse, PaymentProcesses):
             add_on_service=self.add_on_service(),
             payment_service=self.payment_service(),
             user_service=self.user_service(),
+            savepoints=self.savepoints,
+            unapplied_payment_service=self.unapplied_payment_service(),
+        )
+
+    def unapplied_payment_service(self) -> UnappliedPaymentService:
+        """Wired as src/containers/payments.py's ``unapplied_payment_service``."""
+        return UnappliedPaymentService(
+            payment_service=self.payment_service(),
+            job_queue=self.job_queue,
+            payment_providers=self.payment_providers(),
+            auto_refund=self.auto_refund_unapplied,
         )
 
     def grant_reversal_service(self) -> GrantReversalService:
@@ -167,8 +182,13 @@ class Billing(CatalogRows, PayPerUse, PaymentProcesses):
     def payment_failure_handler(self) -> PaymentFailureHandler:
         return PaymentFailureHandler(self.payment_service(), self.webhook_event_service())
 
-    def refund_reported_handler(self) -> RefundReportedHandler:
-        return RefundReportedHandler(self.payment_service(), self.webhook_event_service())
+    def refund_reported_handler(self) -> ProviderRefundReportedHandler:
+        return ProviderRefundReportedHandler(
+            self.payment_service(),
+            self.invoice_service(),
+            self.webhook_event_service(),
+            self.grant_reversal_service(),
+        )
 
     def checkout_handler(self) -> CheckoutHandler:
         return CheckoutHandler(

@@ -13,6 +13,7 @@ from src.events.base import IEventHandler
 from src.events.dispatcher import EventDispatcher
 from src.faults import FaultPoints, NoFaults
 from src.handlers.invoice_handlers import CancelInvoiceHandler
+from src.handlers.mark_paid_handlers import CheckMarkPaidHandler
 from src.handlers.payment_start_handlers import (
     LeaseUnstartedPaymentHandler,
     RecordCustomerHandler,
@@ -22,8 +23,10 @@ from src.handlers.payment_start_handlers import (
 )
 from src.handlers.payment_method_handlers import SetupPaymentMethodHandler
 from src.handlers.payment_verify_handlers import RecordVerificationHandler, VerifyPaymentHandler
+from src.handlers.payment_handlers import PaymentCapturedHandler
 from src.handlers.reconcile_handlers import ResolvePaymentHandler
 from src.intents.invoice_cancel import InvoiceCancelProcess
+from src.intents.mark_paid import MarkPaidProcess
 from src.intents.payment_method import PaymentMethodSetupProcess
 from src.intents.payment_start import PaymentStartProcess
 from src.intents.payment_verify import PaymentVerifyProcess
@@ -67,6 +70,7 @@ class PaymentProcesses:
     user_service: Callable[[], UserService]
     payment_providers: Callable[[], PaymentProviders]
     capture_service: Callable[[], CaptureService]
+    payment_captured_handler: Callable[[], PaymentCapturedHandler]
     subscription_service: Callable[[], SubscriptionService]
     token_bundle_service: Callable[[], TokenBundleService]
     add_on_service: Callable[[], AddOnService]
@@ -107,7 +111,7 @@ class PaymentProcesses:
         )
 
     def process_dispatcher(self) -> EventDispatcher:
-        """The dispatcher of every command the three processes emit."""
+        """The dispatcher of every command the processes emit."""
         handlers: dict[str, Callable[[], IEventHandler[Any, Any]]] = {
             "payment.start_requested": self.start_payment_handler,
             "payment.customer_recorded": lambda: RecordCustomerHandler(self.user_service()),
@@ -122,6 +126,10 @@ class PaymentProcesses:
                 self.payment_service(), self.invoice_service(), self.capture_service()
             ),
             "invoice.cancellation_requested": self.cancel_invoice_handler,
+            "invoice.mark_paid_checked": lambda: CheckMarkPaidHandler(
+                self.invoice_service(), self.payment_service()
+            ),
+            "payment.captured": self.payment_captured_handler,
             "payment.verification_requested": lambda: VerifyPaymentHandler(self.payment_service()),
             "payment_method.setup_requested": lambda: SetupPaymentMethodHandler(
                 self.user_service(), self.payment_providers()
@@ -166,6 +174,10 @@ class PaymentProcesses:
     def invoice_cancel_process(self) -> InvoiceCancelProcess:
         dispatcher = self.process_dispatcher()
         return InvoiceCancelProcess(lambda: dispatcher, self.payment_providers())
+
+    def mark_paid_process(self) -> MarkPaidProcess:
+        dispatcher = self.process_dispatcher()
+        return MarkPaidProcess(lambda: dispatcher, self.payment_providers())
 
     def payment_method_setup_process(self) -> PaymentMethodSetupProcess:
         dispatcher = self.process_dispatcher()

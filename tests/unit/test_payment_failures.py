@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from src.errors import ApiError, Conflict, InvalidState, NotFound
+from src.errors import ApiError, InvalidState, NotFound
 from src.events.payment_events import PaymentCapturedEvent
 from src.models.invoice import Invoice, InvoiceStatus
 from src.models.payment import Payment, PaymentStatus
@@ -56,16 +56,22 @@ def test_capture_of_an_unknown_invoice_is_invoice_not_found(billing: Billing) ->
     assert caught.value.code == "invoice_not_found"
 
 
-def test_reference_that_paid_another_invoice_is_payment_reference_reused(
+def test_reference_that_paid_another_invoice_is_that_payment_again(
     billing: Billing, invoice: Invoice
 ) -> None:
+    """One provider payment is applied once: confirmed again for another invoice it is
+    neither granted nor refunded (the money paid the first invoice)."""
     other = billing.pending_invoice(PAYER, token_bundle_ids=(billing.bundle().id,))
     billing.payment_captured_handler().handle(paying(other))
 
-    with pytest.raises(Conflict) as caught:
-        billing.payment_captured_handler().handle(paying(invoice))
+    result = billing.payment_captured_handler().handle(paying(invoice))
 
-    assert caught.value.code == "payment_reference_reused"
+    assert (result.data.status, result.data.reason) == (
+        "already_processed",
+        "payment_reference_reused",
+    )
+    assert result.notifications == () and billing.job_queue.jobs == []
+    assert [p.status for p in billing.payments.rows.values()] == [PaymentStatus.COMPLETED]
 
 
 @pytest.mark.rolled_back
@@ -90,7 +96,11 @@ def test_capture_of_an_already_credited_purchase_raises_duplicate_row(
 def test_on_failure_records_the_api_errors_code_against_the_invoice(
     billing: Billing, invoice: Invoice
 ) -> None:
-    event = paying(invoice, amount=Decimal("1.00"), payload_digest="cd" * 32)
+    """An admin's settlement refused (no provider moved money) is kept as a failed attempt."""
+    invoice.status = InvoiceStatus.CANCELLED
+    event = paying(
+        invoice, provider="manual", amount=None, currency=None, recorded_by=ADMIN, note="wire"
+    )
 
     error = failed_capture(billing, event)
 
@@ -100,25 +110,24 @@ def test_on_failure_records_the_api_errors_code_against_the_invoice(
         invoice.id,
         PAYER,
     )
-    assert (payment.error_code, payment.error_message) == ("amount_mismatch", error.message)
-    assert (payment.amount, payment.currency) == (Decimal("1.00"), "USD")
-    assert (payment.provider, payment.provider_reference, payment.payload_digest) == (
-        "webhook",
+    assert (payment.error_code, payment.error_message) == ("invoice_not_payable", error.message)
+    assert (payment.amount, payment.currency) == (Decimal("228.00"), "USD")
+    assert (payment.provider, payment.provider_reference, payment.recorded_by) == (
+        "manual",
         "pay_1",
-        "cd" * 32,
+        ADMIN,
     )
     assert payment.completed_at is None
-    assert invoice.status is InvoiceStatus.PENDING
+    assert invoice.status is InvoiceStatus.CANCELLED
 
 
-def test_on_failure_records_invoice_not_payable_for_a_cancelled_invoice(
+def test_on_failure_keeps_one_failed_row_per_provider_payment(
     billing: Billing, invoice: Invoice
 ) -> None:
-    invoice.status = InvoiceStatus.CANCELLED
+    for _ in range(2):
+        billing.payment_captured_handler().on_failure(paying(invoice), RuntimeError("boom"))
 
-    failed_capture(billing, paying(invoice))
-
-    assert only_payment(billing).error_code == "invoice_not_payable"
+    assert only_payment(billing).error_code == "internal_error"
 
 
 def test_on_failure_records_other_exceptions_as_internal_error_with_the_class_name(

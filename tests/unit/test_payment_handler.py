@@ -8,17 +8,18 @@ from decimal import Decimal
 
 import pytest
 
-from src.errors import AmountMismatch, ApiError, Conflict, InvalidState
+from src.errors import ApiError, Conflict, InvalidState
 from src.events.payment_events import (
     AddOnActivatedEvent,
     InvoicePaidEvent,
     PaymentCapturedEvent,
+    PaymentRequiresRefundEvent,
     SubscriptionActivatedEvent,
     TokensCreditedEvent,
 )
 from src.events.payment_results import CaptureOutcome
 from src.models.invoice import Invoice, InvoiceStatus
-from src.models.payment import PaymentStatus
+from src.models.payment import Payment, PaymentStatus
 from src.models.subscription import SubscriptionStatus
 from src.models.token_bundle import PurchaseStatus
 from src.models.token_ledger import TokenTransactionType
@@ -151,27 +152,68 @@ def test_same_payment_again_is_already_paid_and_changes_nothing(
     assert state(billing, invoice) == before
 
 
-@pytest.mark.parametrize(
-    "other", [{"payment_reference": "pay_2"}, {"provider": "manual"}], ids=["reference", "provider"]
-)
-def test_another_payment_for_a_paid_invoice_is_invoice_already_paid(
-    billing: Billing, invoice: Invoice, other: dict[str, str]
+def not_applied(
+    billing: Billing, invoice: Invoice, event: PaymentCapturedEvent
+) -> tuple[CaptureOutcome, Payment]:
+    """Handle a provider's confirmation the invoice cannot take: answered (never raised),
+    nothing granted, one ``requires_refund`` payment of the claimed money."""
+    before = state(billing, invoice)[:5]
+    result = billing.payment_captured_handler().handle(event)
+    assert state(billing, invoice)[:5] == before, "money not applied granted something"
+    assert result.data.status == "requires_refund"
+    [payment] = [p for p in billing.payments.rows.values() if p.provider_reference == "pay_2"]
+    assert payment.status is PaymentStatus.REQUIRES_REFUND
+    assert (payment.amount, payment.currency) == (event.amount, event.currency)
+    [notification] = [n for n in result.notifications if n.name == "payment.requires_refund"]
+    assert isinstance(notification, PaymentRequiresRefundEvent)
+    assert (notification.payment_id, notification.reason) == (payment.id, result.data.reason)
+    return result.data, payment
+
+
+def test_another_payment_for_a_paid_invoice_requires_a_refund(
+    billing: Billing, invoice: Invoice
 ) -> None:
     billing.payment_captured_handler().handle(paying(invoice))
 
-    error = refused(billing, invoice, paying(invoice, **other))
+    outcome, payment = not_applied(billing, invoice, paying(invoice, payment_reference="pay_2"))
+
+    assert (outcome.reason, payment.error_code) == ("invoice_already_paid", "invoice_already_paid")
+    assert outcome.message is not None and "Nothing was granted" in outcome.message
+    assert invoice.payment_reference == "pay_1"
+    assert [c.reason for c in billing.payments.history(payment.id)] == ["invoice_already_paid"]
+
+
+def test_an_admin_settling_a_paid_invoice_again_is_still_invoice_already_paid(
+    billing: Billing, invoice: Invoice
+) -> None:
+    """No provider moved money: the admin's mark-paid is refused as before."""
+    billing.payment_captured_handler().handle(paying(invoice))
+    again = paying(invoice, provider="manual", amount=None, currency=None, recorded_by=ADMIN)
+
+    error = refused(billing, invoice, again)
 
     assert isinstance(error, Conflict)
     assert (error.status_code, error.code) == (409, "invoice_already_paid")
 
 
 @pytest.mark.parametrize("status", [InvoiceStatus.CANCELLED, InvoiceStatus.EXPIRED])
-def test_cancelled_or_expired_invoice_is_invoice_not_payable(
+def test_cancelled_or_expired_invoice_requires_a_refund(
     billing: Billing, invoice: Invoice, status: InvoiceStatus
 ) -> None:
     invoice.status = status
 
-    error = refused(billing, invoice, paying(invoice))
+    outcome, _ = not_applied(billing, invoice, paying(invoice, payment_reference="pay_2"))
+
+    assert outcome.reason == "invoice_not_payable" and invoice.status is status
+
+
+def test_an_admin_settling_a_cancelled_invoice_is_invoice_not_payable(
+    billing: Billing, invoice: Invoice
+) -> None:
+    invoice.status = InvoiceStatus.CANCELLED
+    event = paying(invoice, provider="manual", amount=None, currency=None, recorded_by=ADMIN)
+
+    error = refused(billing, invoice, event)
 
     assert isinstance(error, InvalidState)
     assert (error.status_code, error.code) == (409, "invoice_not_payable")
@@ -180,19 +222,26 @@ def test_cancelled_or_expired_invoice_is_invoice_not_payable(
 @pytest.mark.parametrize(
     ("amount", "currency"), [("227.99", "USD"), ("228.01", "USD"), ("228.00", "EUR")]
 )
-def test_amount_or_currency_mismatch_is_amount_mismatch_and_changes_nothing(
+def test_amount_or_currency_mismatch_requires_a_refund_and_grants_nothing(
     billing: Billing, invoice: Invoice, amount: str, currency: str
 ) -> None:
-    event = paying(invoice, amount=Decimal(amount), currency=currency)
+    event = paying(invoice, payment_reference="pay_2", amount=Decimal(amount), currency=currency)
 
-    error = refused(billing, invoice, event)
+    outcome, payment = not_applied(billing, invoice, event)
 
-    assert isinstance(error, AmountMismatch)
-    assert (error.status_code, error.code) == (422, "amount_mismatch")
-    assert error.details == {
-        "expected": {"amount": "228.00", "currency": "USD"},
-        "received": {"amount": amount, "currency": currency},
-    }
+    assert outcome.reason == "amount_mismatch" and invoice.status is InvoiceStatus.PENDING
+    assert payment.invoice_id == invoice.id and payment.user_id == PAYER
+
+
+def test_a_repeated_refused_confirmation_adds_nothing(billing: Billing, invoice: Invoice) -> None:
+    billing.payment_captured_handler().handle(paying(invoice))
+    second = paying(invoice, payment_reference="pay_2")
+    first = billing.payment_captured_handler().handle(second)
+
+    again = billing.payment_captured_handler().handle(second)
+
+    assert again.data == first.data and again.notifications == ()
+    assert len(billing.payments.rows) == 2
 
 
 def test_admin_path_settles_the_invoice_total(billing: Billing, invoice: Invoice) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from src.errors import InvalidState
 from src.models.invoice import Invoice
 from src.models.payment import PaymentStatus
 from src.services.payment_service import PaymentClaim, PaymentStats
@@ -42,32 +43,39 @@ def claim(
 
 
 @pytest.mark.parametrize(("before", "after"), EVERY_MOVE, ids=[f"{a}->{b}" for a, b in EVERY_MOVE])
-def test_move_applies_exactly_the_allowed_transitions_and_records_each(
+def test_move_applies_exactly_the_allowed_transitions_and_refuses_the_rest(
     billing: Billing, before: PaymentStatus, after: PaymentStatus
 ) -> None:
+    service = billing.payment_service()
     payment = stored_payment(billing, before)
 
-    moved = billing.payment_service().move(payment, after, "why", provider_event_id="evt_1")
-
-    history = [
-        (c.from_status, c.to_status, c.reason, c.provider_event_id)
-        for c in billing.payments.history(payment.id)
-    ]
+    assert service.can_move(payment, after) is (after in ALLOWED[before])
     if after in ALLOWED[before]:
-        assert (moved, payment.status) == (True, after)
+        service.move(payment, after, "why", provider_event_id="evt_1")
+        assert payment.status is after
+        history = [
+            (c.from_status, c.to_status, c.reason, c.provider_event_id)
+            for c in billing.payments.history(payment.id)
+        ]
         assert history == [(before.value, after.value, "why", "evt_1")]
     else:
-        assert (moved, payment.status) == (False, before)
-        assert history == []
+        with pytest.raises(InvalidState) as refused:
+            service.move(payment, after, "why", provider_event_id="evt_1")
+        assert refused.value.code == "payment_transition_not_allowed"
+        assert refused.value.status_code == 409
+        assert refused.value.details == {"from": before.value, "to": after.value}
+        assert payment.status is before and billing.payments.history(payment.id) == []
 
 
 def test_a_payment_never_goes_backwards(billing: Billing) -> None:
     service = billing.payment_service()
     payment = stored_payment(billing, S.COMPLETED)
 
-    refused = [service.move(payment, status) for status in (S.FAILED, S.PENDING, S.EXPIRED)]
+    for status in (S.FAILED, S.PENDING, S.EXPIRED):
+        assert not service.can_move(payment, status)
+        with pytest.raises(InvalidState):
+            service.move(payment, status)
 
-    assert refused == [False, False, False]
     assert payment.status is S.COMPLETED and billing.payments.history(payment.id) == []
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from src.events.dispute_events import DisputeClosedEvent, DisputeOpenedEvent
 from src.events.payment_events import (
     PaymentCapturedEvent,
     PaymentFailureReportedEvent,
@@ -124,6 +125,8 @@ def test_an_ignored_event_is_no_command() -> None:
         (ProviderEventKind.PAYMENT_SUCCEEDED, PaymentCapturedEvent),
         (ProviderEventKind.PAYMENT_FAILED, PaymentFailureReportedEvent),
         (ProviderEventKind.REFUNDED, RefundReportedEvent),
+        (ProviderEventKind.DISPUTE_OPENED, DisputeOpenedEvent),
+        (ProviderEventKind.DISPUTE_CLOSED, DisputeClosedEvent),
         (ProviderEventKind.IGNORED, type(None)),
     ],
 )
@@ -132,6 +135,17 @@ def test_every_event_kind_has_its_command(kind: ProviderEventKind, command_type:
         ProviderEventKind.PAYMENT_SUCCEEDED,
         ProviderEventKind.PAYMENT_FAILED,
         ProviderEventKind.REFUNDED,
+        ProviderEventKind.DISPUTE_OPENED,
+        ProviderEventKind.DISPUTE_CLOSED,
         ProviderEventKind.IGNORED,
     }
-    assert type(command_for(event(kind), DIGEST)) is command_type
+    assert type(command_for(event(kind, dispute_id="dp_1"), DIGEST)) is command_type
+
+
+def test_a_dispute_close_carries_its_outcome() -> None:
+    command = command_for(
+        event(ProviderEventKind.DISPUTE_CLOSED, dispute_id="dp_1", dispute_status="lost"), DIGEST
+    )
+
+    assert isinstance(command, DisputeClosedEvent)
+    assert (command.dispute_id, command.outcome, command.charge_id) == ("dp_1", "lost", "ch_1")

@@ -21,6 +21,7 @@ from tests.unit.fakes.ledger import FakeTokenRepository
 from tests.unit.fakes.payments import FakePaymentRepository, FakeWebhookEventRepository
 from tests.unit.fakes.providers import FakePaymentProvider
 from tests.unit.fakes.rows import CheckViolation, apply_defaults
+from tests.unit.fakes.savepoints import FakeSavepoints
 from tests.unit.fakes.unit_of_work import FakeUnitOfWork
 from tests.unit.fakes.usage import (
     FakeApiKeyRepository,
@@ -38,6 +39,7 @@ __all__ = [
     "FakeIdempotencyKeyRepository",
     "FakeInvoiceRepository",
     "FakeJobQueue",
+    "FakeSavepoints",
     "FakePaymentProvider",
     "FakePaymentRepository",
     "FakePurchaseRepository",

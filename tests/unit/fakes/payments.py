@@ -118,9 +118,17 @@ class FakePaymentRepository:
         )
         return _oldest_first(rows)[:limit]
 
+    def find_by_reference(self, provider: str, reference: str) -> Payment | None:
+        rows = _oldest_first(
+            row
+            for row in self.rows.values()
+            if (row.provider, row.provider_reference) == (provider, reference)
+        )
+        return rows[-1] if rows else None
+
     def list_page(
         self,
-        user_id: uuid.UUID,
+        user_id: uuid.UUID | None,
         status: PaymentStatus | None,
         limit: int,
         after: Cursor | None,
@@ -129,7 +137,7 @@ class FakePaymentRepository:
         rows = [
             row
             for row in rows
-            if row.user_id == user_id
+            if (user_id is None or row.user_id == user_id)
             and (status is None or row.status == status)
             and (after is None or (row.created_at, row.id) < (after.created_at, after.id))
         ]
