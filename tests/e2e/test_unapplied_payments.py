@@ -5,6 +5,7 @@ here by a real worker pass) refunds it in full at localstripe exactly once, with
 taking back anything another payment granted. The app runs in-process (``stripe_app``)."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import stripe
@@ -173,4 +174,46 @@ def test_a_second_payment_of_a_paid_invoice_is_refunded_and_takes_nothing_back(
     assert the_payment(stripe_app, second.id).status is PaymentStatus.REFUNDED
     assert the_payment(stripe_app, paid.id).status is PaymentStatus.COMPLETED
     assert api.invoice(user, invoice["id"])["status"] == "paid"
+    assert api.balance(user)["balance"] == 100 and ledger_entries(stripe_app, user) == 1
+
+
+def test_ten_payments_confirmed_at_once_for_one_invoice_capture_one_and_refund_nine(
+    stripe_app: BillingApp, stripe_sdk: stripe.StripeClient
+) -> None:
+    """Ten real PaymentIntents at localstripe, each paid, all confirmed to the app at the same
+    moment (ten threads): one is captured, nine require a refund and are refunded at Stripe,
+    the tokens are credited once."""
+    api = ApiClient(stripe_app.test_client())
+    user = api.register()
+    bundle = catalog_id(stripe_app, TokenBundle, "tokens-100")
+    invoice = api.checkout(user, token_bundle_ids=(bundle,))["invoice"]
+    amount = int(invoice["total_amount"].replace(".", ""))
+    intents = [
+        stripe_sdk.v1.payment_intents.create(
+            params={
+                "amount": amount,
+                "currency": invoice["currency"].lower(),
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "metadata": {"invoice_id": invoice["id"], "user_id": str(user.id)},
+            }
+        )
+        for _ in range(10)
+    ]
+    deliveries = [succeeded(stripe_app.test_client(), intent) for intent in intents]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda d: deliver(stripe_app.test_client(), d), deliveries))
+    run_jobs(stripe_app)
+    run_jobs(stripe_app)
+
+    assert [a.status_code for a in answers] == [200] * 10
+    statuses = sorted(a.get_json()["status"] for a in answers)
+    assert statuses == ["requires_refund"] * 9 + ["success"]
+    refunded = [i.id for i in intents if refunds_at_stripe(stripe_sdk, i.id)]
+    captured = [i.id for i in intents if i.id not in refunded]
+    assert len(refunded) == 9 and len(captured) == 1
+    assert all(len(refunds_at_stripe(stripe_sdk, i)) == 1 for i in refunded)
+    assert the_payment(stripe_app, captured[0]).status is PaymentStatus.COMPLETED
+    assert {the_payment(stripe_app, i).status for i in refunded} == {PaymentStatus.REFUNDED}
     assert api.balance(user)["balance"] == 100 and ledger_entries(stripe_app, user) == 1
