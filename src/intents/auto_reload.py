@@ -12,13 +12,13 @@ retry converges on the same single payment (or none); the janitor resolves what 
 import logging
 import uuid
 
-from src.intents.base import ProviderProcess
 from src.events.auto_reload_events import (
     AutoReloadIntentRequestedEvent,
     AutoReloadOutcomeReportedEvent,
     AutoReloadPlanRequestedEvent,
 )
 from src.events.token_results import AutoReloadAttempt
+from src.intents.base import ProviderProcess
 from src.providers.base import ProviderDeclined, RemotePayment, RemoteStatus
 
 logger = logging.getLogger(__name__)

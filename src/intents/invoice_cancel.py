@@ -15,10 +15,10 @@
 import logging
 import uuid
 
-from src.intents.base import ProviderProcess
 from src.errors import ApiError, Conflict, InvalidState
 from src.events.invoice_events import InvoiceCancellationRequestedEvent
 from src.events.invoice_results import InvoiceSnapshot
+from src.intents.base import ProviderProcess
 from src.intents.stopping import refused_as_in_progress, settle_refused_stop, stop_at_provider
 
 logger = logging.getLogger(__name__)

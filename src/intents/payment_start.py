@@ -24,7 +24,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
-from src.intents.base import ProviderProcess
+from sqlalchemy.exc import SQLAlchemyError
+
 from src.errors import ApiError, Conflict, InvalidState
 from src.events.dispatcher import EventDispatcher
 from src.events.payment_events import PaymentStartRequestedEvent
@@ -40,6 +41,7 @@ from src.events.payment_start_events import (
 from src.events.reconcile_events import PaymentResolutionReportedEvent, Resolution
 from src.faults import FaultPoints
 from src.handlers.payment_start_handlers import payment_in_progress
+from src.intents.base import ProviderProcess
 from src.intents.stopping import refused_as_in_progress, settle_refused_stop, stop_at_provider
 from src.models.payment import PaymentStatus
 from src.providers.base import (
@@ -240,7 +242,7 @@ class PaymentStartProcess(ProviderProcess):
     def _release(self, payment_id: uuid.UUID) -> None:
         try:
             self._dispatcher().emit(PaymentStartReportedEvent(payment_id=payment_id, started=None))
-        except Exception:  # noqa: BLE001 - the caller's own error matters more; the lease ends
+        except (ApiError, SQLAlchemyError):  # the caller's own error matters more; the lease ends
             logger.exception("could not release the start lease of payment %s", payment_id)
 
     def _stop_quietly(

@@ -4,10 +4,10 @@ would) or record its failure in a second command."""
 
 import uuid
 
-from src.intents.base import ProviderProcess
 from src.events.payment_events import PaymentVerificationRequestedEvent
 from src.events.payment_results import VerifyOutcome
 from src.events.payment_verify_events import PaymentVerificationReportedEvent
+from src.intents.base import ProviderProcess
 
 
 class PaymentVerifyProcess(ProviderProcess):

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from src.intents.base import ProviderProcess
 from src.errors import ApiError
 from src.events.dispatcher import EventDispatcher
 from src.events.reconcile_events import (
@@ -26,6 +25,7 @@ from src.events.reconcile_events import (
     Resolution,
 )
 from src.events.refund_events import RequestedRefundsListedEvent
+from src.intents.base import ProviderProcess
 from src.intents.refund import RefundProcess
 from src.models.payment import PaymentStatus
 from src.providers.base import RemoteStatus

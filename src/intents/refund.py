@@ -22,8 +22,9 @@ calls nobody (the admin gets the refund ``requested``, a job or the janitor
 import logging
 import uuid
 
-from src.intents.base import ProviderProcess
-from src.errors import InvalidState, ProviderError, ServiceUnavailable
+from sqlalchemy.exc import SQLAlchemyError
+
+from src.errors import ApiError, InvalidState, ProviderError, ServiceUnavailable
 from src.events.payment_events import RefundRequestedEvent
 from src.events.payment_results import RefundIntent, RefundOutcome
 from src.events.refund_events import (
@@ -32,6 +33,7 @@ from src.events.refund_events import (
     RefundResumeRequestedEvent,
     RefundRetryRequestedEvent,
 )
+from src.intents.base import ProviderProcess
 from src.providers.base import ProviderDeclined, ProviderRefund, ProviderRefused
 from src.providers.manual import refunding_provider
 from src.services.unapplied_payment_service import unapplied_refund_key
@@ -116,7 +118,7 @@ class RefundProcess(ProviderProcess):
     def _release(self, refund_id: uuid.UUID) -> None:
         try:
             self._dispatcher().emit(RefundAttemptReleasedEvent(refund_id=refund_id))
-        except Exception:  # noqa: BLE001 - the caller's own error matters more; the lease ends
+        except (ApiError, SQLAlchemyError):  # the caller's own error matters more; the lease ends
             logger.exception("could not release the attempt lease of refund %s", refund_id)
 
     def _execute(self, intent: RefundIntent) -> RefundOutcome:
