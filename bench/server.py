@@ -39,6 +39,8 @@ APP_SETTINGS: dict[str, str] = {
     "PASSWORD_HASH_MEMORY_KIB": "1024",
     "PASSWORD_HASH_PARALLELISM": "1",
     "LOG_LEVEL": "INFO",
+    # The benchmarks measure throughput, so a rate limit must not shape their load.
+    "RATELIMIT_ENABLED": "false",
 }
 WEBHOOK_SECRET = APP_SETTINGS["PAYMENT_WEBHOOK_SECRET"]
 

@@ -14,6 +14,7 @@ from src.errors import register_error_handlers
 from src.extensions import db, jwt, migrate
 from src.json_provider import DecimalJSONProvider
 from src.openapi import spec
+from src.rate_limits import init_rate_limits
 from src.request_context import register_request_id
 from src.routes import register_blueprints
 from src.security import register_jwt_handlers
@@ -48,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> BillingApp:
 
     register_request_id(app)
     register_error_handlers(app)
+    init_rate_limits(app)
     register_jwt_handlers(jwt)
     register_blueprints(app)
     spec.register(app)

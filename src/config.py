@@ -10,7 +10,8 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from src import embedded_postgres
@@ -79,6 +80,30 @@ class Settings(BaseSettings):
     IDEMPOTENCY_KEY_RETENTION_HOURS: int = Field(default=24, ge=1)
     WEBHOOK_EVENT_RETENTION_DAYS: int = Field(default=30, ge=1)
     LOG_LEVEL: str = "INFO"
+    # Rate limits (Flask-Limiter). Storage: a redis:// URI shares the counters between workers
+    # and hosts; unset: in memory, per process. Each limit is a Flask-Limiter string
+    # ("10/minute", "100/hour;1000/day").
+    RATELIMIT_ENABLED: bool = True
+    RATELIMIT_STORAGE_URI: str | None = None
+    # Per e-mail and, separately, per client IP.
+    RATELIMIT_LOGIN: str = "10/minute"
+    RATELIMIT_REGISTER: str = "10/hour"
+    # Per user, shared by pay, payments/verify and payment-methods/setup (provider calls).
+    RATELIMIT_PAYMENTS: str = "20/minute"
+    # Per API key, shared by every write under /api/v1/service/ (consume, holds, releases).
+    RATELIMIT_SERVICE: str = "600/minute"
+
+    @field_validator(
+        "RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_PAYMENTS", "RATELIMIT_SERVICE"
+    )
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        """A limit that Flask-Limiter cannot parse is refused at start, not at a request."""
+        try:
+            parse_many(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate limit ({value!r}): {error}") from error
+        return value
 
     def database_url(self, instance_path: str) -> str:
         """``DATABASE_URL``, or the embedded PostgreSQL that bin/run started in instance/."""
@@ -138,6 +163,16 @@ class Settings(BaseSettings):
             "SQLALCHEMY_DATABASE_URI": uri,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri, self),
             "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+            "RATELIMIT_ENABLED": self.RATELIMIT_ENABLED,
+            "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URI or "memory://",
+            # Redis unreachable: count in this process's memory meanwhile rather than answer
+            # 500 to every limited route (limits stay in force, per worker, until it is back).
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_LOGIN": self.RATELIMIT_LOGIN,
+            "RATELIMIT_REGISTER": self.RATELIMIT_REGISTER,
+            "RATELIMIT_PAYMENTS": self.RATELIMIT_PAYMENTS,
+            "RATELIMIT_SERVICE": self.RATELIMIT_SERVICE,
         }
 
 

@@ -152,6 +152,12 @@ class Container(containers.DeclarativeContainer):
             "payment_method.setup_requested": payments.setup_payment_method_handler.provider,
             "tokens.consume_requested": tokens.consume_tokens_handler.provider,
             "tokens.usage_refund_requested": tokens.refund_usage_handler.provider,
+            "tokens.hold_requested": tokens.place_hold_handler.provider,
+            "tokens.hold_settlement_requested": tokens.settle_hold_handler.provider,
+            "tokens.hold_release_requested": tokens.release_hold_handler.provider,
+            "tokens.expired_holds_release_requested": (
+                tokens.release_expired_holds_handler.provider
+            ),
             "tokens.adjustment_requested": tokens.adjust_tokens_handler.provider,
             "auto_reload.configuration_requested": tokens.configure_auto_reload_handler.provider,
             "auto_reload.plan_requested": auto_reload.plan_handler.provider,

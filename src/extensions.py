@@ -5,8 +5,11 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from src.models.base import Base
+from src.rate_limits import build_limiter
 
 # Models derive from our own typed Base; Flask-SQLAlchemy shares its metadata and sessions.
 db = SQLAlchemy(metadata=Base.metadata)
 migrate = Migrate()
 jwt = JWTManager()
+# Rate limits: storage and limits come from the app's settings at init_app.
+limiter = build_limiter()

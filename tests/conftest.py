@@ -38,6 +38,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "DB_POOL_SIZE": 20,
     "DB_MAX_OVERFLOW": 60,
     "LOG_LEVEL": "WARNING",
+    # Off: the suite logs in and pays far more often than any limit allows. The rate limit
+    # tests turn it on with their own small limits (tests/integration/test_rate_limits.py).
+    "RATELIMIT_ENABLED": False,
 }
 
 

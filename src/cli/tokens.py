@@ -24,6 +24,12 @@ def reconcile(tokens: TokenService = Provide[Container.tokens.token_service]) ->
         click.echo(
             f"{row.user_id}: balance={row.balance} ledger_sum={row.ledger_total} "
             f"latest_balance_after={row.latest_balance_after}"
+            + (
+                f" held={row.held} open_holds={row.open_holds_total} "
+                f"ledger_held={row.ledger_held_total}"
+                if row.held is not None
+                else ""
+            )
         )
     click.echo(f"{len(mismatches)} user(s) whose balance differs from the ledger", err=True)
     sys.exit(1)

@@ -8,6 +8,12 @@ is a provider intent that also reads payments, so it has an area of its own (aut
 from dependency_injector import containers, providers
 
 from src.handlers.auto_reload_handlers import AutoReloadPaymentFailedHandler
+from src.handlers.hold_handlers import (
+    PlaceHoldHandler,
+    ReleaseExpiredHoldsHandler,
+    ReleaseHoldHandler,
+    SettleHoldHandler,
+)
 from src.handlers.token_handlers import (
     AdjustTokensHandler,
     ConfigureAutoReloadHandler,
@@ -16,10 +22,12 @@ from src.handlers.token_handlers import (
 )
 from src.repositories.auto_reload_repository import AutoReloadRepository
 from src.repositories.base import SessionProxy
+from src.repositories.hold_repository import TokenHoldRepository
 from src.repositories.token_repository import TokenRepository
 from src.repositories.usage_repository import TokenUsageRepository
 from src.services.auto_reload_service import AutoReloadService
 from src.services.entitlement_service import EntitlementService
+from src.services.hold_service import HoldService
 from src.services.token_service import TokenService
 from src.services.usage_service import UsageService
 
@@ -34,6 +42,7 @@ class TokensContainer(containers.DeclarativeContainer):
     token_repository = providers.Factory(TokenRepository, session=session)
     usage_repository = providers.Factory(TokenUsageRepository, session=session)
     auto_reload_repository = providers.Factory(AutoReloadRepository, session=session)
+    hold_repository = providers.Factory(TokenHoldRepository, session=session)
 
     token_service = providers.Factory(TokenService, tokens=token_repository)
     entitlement_service = providers.Factory(
@@ -44,6 +53,14 @@ class TokensContainer(containers.DeclarativeContainer):
     )
     usage_service = providers.Factory(
         UsageService,
+        usages=usage_repository,
+        users=users.user_repository,
+        token_service=token_service,
+        entitlement_service=entitlement_service,
+    )
+    hold_service = providers.Factory(
+        HoldService,
+        holds=hold_repository,
         usages=usage_repository,
         users=users.user_repository,
         token_service=token_service,
@@ -66,6 +83,18 @@ class TokensContainer(containers.DeclarativeContainer):
         usage_service=usage_service,
         token_service=token_service,
         user_service=users.user_service,
+    )
+    place_hold_handler = providers.Factory(
+        PlaceHoldHandler, hold_service=hold_service, token_service=token_service
+    )
+    settle_hold_handler = providers.Factory(
+        SettleHoldHandler, hold_service=hold_service, token_service=token_service
+    )
+    release_hold_handler = providers.Factory(
+        ReleaseHoldHandler, hold_service=hold_service, token_service=token_service
+    )
+    release_expired_holds_handler = providers.Factory(
+        ReleaseExpiredHoldsHandler, hold_service=hold_service
     )
     adjust_tokens_handler = providers.Factory(
         AdjustTokensHandler, token_service=token_service, user_service=users.user_service

@@ -26,10 +26,15 @@ class TokensConsumeRequestedEvent(Command[ConsumeOutcome]):
 
 @dataclass(frozen=True, kw_only=True)
 class UsageRefundRequestedEvent(Command[UsageRefundOutcome]):
+    """Asked by the principal that charged the use (``api_key_id``) or by an admin
+    (``admin_id``); anyone else gets 403 ``forbidden``."""
+
     name = "tokens.usage_refund_requested"
     user_id: uuid.UUID
     usage_id: uuid.UUID
     reason: str | None = None
+    api_key_id: uuid.UUID | None = None
+    admin_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -92,7 +92,13 @@ class RefundUsageHandler(IEventHandler[UsageRefundRequestedEvent, UsageRefundOut
         self._users = user_service
 
     def handle(self, event: UsageRefundRequestedEvent) -> EventResult[UsageRefundOutcome]:
-        usage = self._usages.refund(event.user_id, event.usage_id, event.reason)
+        usage = self._usages.refund(
+            event.user_id,
+            event.usage_id,
+            event.reason,
+            api_key_id=event.api_key_id,
+            admin_id=event.admin_id,
+        )
         balance = self._tokens.get_balance(event.user_id).balance
         trial = self._users.get(event.user_id).trial_remaining
         refunded = UsageRefundedEvent(user_id=event.user_id, usage_id=usage.id, balance=balance)

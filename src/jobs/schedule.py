@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from src.events.hold_events import ExpiredHoldsReleaseRequestedEvent
 from src.events.maintenance_events import RetentionRequestedEvent
 
 if TYPE_CHECKING:  # pragma: no cover - typing only: the container imports the jobs package
@@ -35,6 +36,10 @@ def _janitor(container: "Container", as_of: datetime) -> Any:
     return container.janitor_process().run(as_of)
 
 
+def _release_expired_holds(container: "Container", as_of: datetime) -> Any:
+    return container.dispatcher().emit(ExpiredHoldsReleaseRequestedEvent(as_of=as_of)).data
+
+
 def _retention(container: "Container", as_of: datetime) -> Any:
     settings = container.settings()
     command = RetentionRequestedEvent(
@@ -48,6 +53,7 @@ def _retention(container: "Container", as_of: datetime) -> Any:
 SCHEDULE: tuple[DueWork, ...] = (
     DueWork(name="payments.expire", cron="* * * * *", run=_expire),
     DueWork(name="payments.janitor", cron="*/5 * * * *", run=_janitor),
+    DueWork(name="tokens.release_expired_holds", cron="* * * * *", run=_release_expired_holds),
     DueWork(name="maintenance.retention", cron="17 3 * * *", run=_retention),
 )
 

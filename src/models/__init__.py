@@ -16,6 +16,7 @@ from src.models.payment import (
 from src.models.plan import BillingPeriod, Plan
 from src.models.subscription import Subscription, SubscriptionStatus
 from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurchase
+from src.models.token_hold import HoldStatus, TokenHold
 from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
 from src.models.token_usage import TokenUsage, UsageSource, UsageStatus
 from src.models.user import User, UserRole
@@ -36,12 +37,14 @@ __all__ = [
     "PaymentRefund",
     "PaymentStatus",
     "PaymentStatusChange",
+    "HoldStatus",
     "Plan",
     "PurchaseStatus",
     "Subscription",
     "SubscriptionStatus",
     "TokenBundle",
     "TokenBundlePurchase",
+    "TokenHold",
     "TokenTransaction",
     "TokenTransactionType",
     "TokenUsage",

@@ -23,18 +23,23 @@ class TokenTransactionType(StrEnum):
     REFUND = "refund"
     BONUS = "bonus"
     ADJUSTMENT = "adjustment"
+    HOLD = "hold"  # available -> held (amount 0, held_delta > 0)
+    HOLD_RELEASE = "hold_release"  # held -> available (amount 0, held_delta < 0)
 
 
 class UserTokenBalance(Base):
     __tablename__ = "user_token_balances"
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_non_negative"),
+        CheckConstraint("held >= 0 AND held <= balance", name="held_range"),
         CheckConstraint("total_purchased >= 0", name="total_purchased_non_negative"),
         CheckConstraint("total_spent >= 0", name="total_spent_non_negative"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
     balance: Mapped[int] = mapped_column(default=0)
+    # Reserved by open holds; available = balance - held.
+    held: Mapped[int] = mapped_column(default=0, server_default="0")
     total_purchased: Mapped[int] = mapped_column(default=0)
     total_spent: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=0)
@@ -50,7 +55,7 @@ class TokenTransaction(IdMixin, Base):
 
     __tablename__ = "token_transactions"
     __table_args__ = (
-        CheckConstraint("amount <> 0", name="amount_non_zero"),
+        CheckConstraint("amount <> 0 OR held_delta <> 0", name="amount_or_held_non_zero"),
         CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
         UniqueConstraint("user_id", "sequence"),
         UniqueConstraint("transaction_type", "reference_type", "reference_id"),
@@ -59,6 +64,8 @@ class TokenTransaction(IdMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     sequence: Mapped[int]
     amount: Mapped[int]
+    # How the entry moved the balance's ``held`` (holds, settles, releases); 0 otherwise.
+    held_delta: Mapped[int] = mapped_column(default=0, server_default="0")
     transaction_type: Mapped[TokenTransactionType] = mapped_column(
         status_enum(TokenTransactionType, "token_transaction_type")
     )

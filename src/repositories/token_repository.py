@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import aliased
 
 from src.clock import utc_now
+from src.models.token_hold import HoldStatus, TokenHold
 from src.models.token_ledger import TokenTransaction, UserTokenBalance
 from src.pagination import SequenceCursor
 from src.repositories.base import SessionProxy, unique_violations_as_duplicates
@@ -19,6 +20,7 @@ class BalanceChange:
 
     balance: int
     version: int
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class LedgerMismatch:
     balance: int | None
     ledger_total: int
     latest_balance_after: int | None
+    # Set when the held tokens disagree: held on the row, in open holds, in the ledger.
+    held: int | None = None
+    open_holds_total: int | None = None
+    ledger_held_total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,15 @@ class TokenRepository:
         return int(self._session.scalar(query) or 0)
 
     def apply_change(
-        self, user_id: uuid.UUID, balance_delta: int, purchased_delta: int, spent_delta: int
+        self,
+        user_id: uuid.UUID,
+        balance_delta: int,
+        purchased_delta: int,
+        spent_delta: int,
+        held_delta: int = 0,
     ) -> BalanceChange | None:
-        """Move the balance by ``balance_delta`` unless it would go below zero.
+        """Move the balance by ``balance_delta`` (and ``held`` by ``held_delta``) unless what
+        is available (balance - held) would go below zero.
 
         One ``UPDATE ... WHERE balance + delta >= 0 RETURNING``: the row lock it takes
         serialises concurrent changes of one user, and the condition makes an overdraft
@@ -64,20 +76,24 @@ class TokenRepository:
             update(UserTokenBalance)
             .where(
                 UserTokenBalance.user_id == user_id,
-                UserTokenBalance.balance + balance_delta >= 0,
+                # what stays available: held tokens are never spent by anything but a settle
+                UserTokenBalance.balance + balance_delta - (UserTokenBalance.held + held_delta)
+                >= 0,
+                UserTokenBalance.held + held_delta >= 0,
             )
             .values(
                 balance=UserTokenBalance.balance + balance_delta,
+                held=UserTokenBalance.held + held_delta,
                 total_purchased=UserTokenBalance.total_purchased + purchased_delta,
                 total_spent=UserTokenBalance.total_spent + spent_delta,
                 version=UserTokenBalance.version + 1,
                 updated_at=utc_now(),
             )
-            .returning(UserTokenBalance.balance, UserTokenBalance.version)
+            .returning(UserTokenBalance.balance, UserTokenBalance.version, UserTokenBalance.held)
             .execution_options(synchronize_session=False)
         )
         row = self._session.execute(statement).one_or_none()
-        return None if row is None else BalanceChange(balance=row[0], version=row[1])
+        return None if row is None else BalanceChange(balance=row[0], version=row[1], held=row[2])
 
     def open_balance(self, user_id: uuid.UUID) -> None:
         """Create the user's zero balance row if it is missing (safe under concurrency)."""
@@ -141,7 +157,46 @@ class TokenRepository:
             LedgerMismatch(user_id, None, int(total), None)
             for user_id, total in self._session.execute(orphans)
         ]
-        return mismatches
+        return mismatches + self._held_mismatches()
+
+    def _held_mismatches(self) -> list[LedgerMismatch]:
+        """Every balance whose ``held`` is not the sum of its open holds, or not the sum of
+        the ledger's held deltas."""
+        open_holds = (
+            select(
+                TokenHold.user_id.label("user_id"),
+                func.sum(TokenHold.held_tokens).label("total"),
+            )
+            .where(TokenHold.status == HoldStatus.OPEN)
+            .group_by(TokenHold.user_id)
+            .subquery()
+        )
+        ledger = (
+            select(
+                TokenTransaction.user_id.label("user_id"),
+                func.sum(TokenTransaction.held_delta).label("total"),
+                func.sum(TokenTransaction.amount).label("amount"),
+            )
+            .group_by(TokenTransaction.user_id)
+            .subquery()
+        )
+        rows = self._session.execute(
+            select(
+                UserTokenBalance.user_id,
+                UserTokenBalance.balance,
+                func.coalesce(ledger.c.amount, 0),
+                UserTokenBalance.held,
+                func.coalesce(open_holds.c.total, 0),
+                func.coalesce(ledger.c.total, 0),
+            )
+            .join(open_holds, open_holds.c.user_id == UserTokenBalance.user_id, isouter=True)
+            .join(ledger, ledger.c.user_id == UserTokenBalance.user_id, isouter=True)
+        )
+        return [
+            LedgerMismatch(user_id, int(balance), int(total), None, held, int(holds), int(deltas))
+            for user_id, balance, total, held, holds, deltas in rows
+            if not held == int(holds) == int(deltas)
+        ]
 
     def list_transactions(
         self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None

@@ -6,6 +6,7 @@ from werkzeug.exceptions import BadRequest
 from src.errors import MalformedJson, UnsupportedMediaType
 from src.routes import (
     admin,
+    admin_api_keys,
     auth,
     catalog,
     docs,
@@ -17,6 +18,7 @@ from src.routes import (
     user,
     webhooks,
 )
+from src.routes import holds  # noqa: F401  (adds the hold routes to service.bp)
 
 JSON_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Webhooks verify a signature over the raw bytes before anything parses the body.
@@ -51,4 +53,5 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(service.bp)
     api.register_blueprint(webhooks.bp)
     api.register_blueprint(admin.bp)
+    api.register_blueprint(admin_api_keys.bp)
     app.register_blueprint(api)

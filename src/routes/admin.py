@@ -38,9 +38,15 @@ from src.schemas.payment import (
     StatusChangeOut,
 )
 from src.routes.headers import idempotency_key
+from src.routes.usage import refund_usage
 from src.security import current_user_id
 from src.schemas.tokens import TokenTransactionOut, TokenTransactionPage
-from src.schemas.usage import AdjustTokensRequest, AdjustTokensResponse
+from src.schemas.usage import (
+    AdjustTokensRequest,
+    AdjustTokensResponse,
+    UsageRefundRequest,
+    UsageRefundResponse,
+)
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService
 from src.services.token_service import TokenService
@@ -195,6 +201,25 @@ def adjust_tokens(
         )
     ).data
     return AdjustTokensResponse.from_result(adjustment)
+
+
+@bp.post("/users/<uuid:user_id>/tokens/usages/<uuid:usage_id>/refund")
+@spec.validate(
+    json=UsageRefundRequest,
+    resp=responses({"HTTP_200": UsageRefundResponse}, 401, 403, 404, 409),
+    tags=TAGS,
+    security=BEARER,
+)
+@inject
+def refund_user_usage(
+    user_id: uuid.UUID,
+    usage_id: uuid.UUID,
+    json: UsageRefundRequest,
+    dispatcher: EventDispatcher = Provide[Container.dispatcher],
+) -> ViewResult:
+    """Give back any use of this user, whoever charged it, once (409 ``already_refunded``):
+    the only way back for a use charged with the user's own token."""
+    return refund_usage(dispatcher, user_id, usage_id, json, admin_id=g.admin_id)
 
 
 @bp.get("/users/<uuid:user_id>/tokens/transactions")

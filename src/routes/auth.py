@@ -7,6 +7,7 @@ from src.container import Container
 from src.events.auth_events import LoginRequestedEvent, UserRegistrationRequestedEvent
 from src.events.dispatcher import EventDispatcher
 from src.openapi import ViewResult, responses, spec
+from src.rate_limits import login_limits, register_limit
 from src.schemas.auth import Credentials, LoginRequest, LoginResponse, RegisterResponse, UserOut
 from src.security import issue_access_token
 
@@ -19,8 +20,9 @@ def _expires_in() -> int:
 
 
 @bp.post("/register")
+@register_limit
 @spec.validate(
-    json=Credentials, resp=responses({"HTTP_201": RegisterResponse}, 400, 409), tags=TAGS
+    json=Credentials, resp=responses({"HTTP_201": RegisterResponse}, 400, 409, 429), tags=TAGS
 )
 @inject
 def register(
@@ -39,7 +41,10 @@ def register(
 
 
 @bp.post("/login")
-@spec.validate(json=LoginRequest, resp=responses({"HTTP_200": LoginResponse}, 400, 401), tags=TAGS)
+@login_limits
+@spec.validate(
+    json=LoginRequest, resp=responses({"HTTP_200": LoginResponse}, 400, 401, 429), tags=TAGS
+)
 @inject
 def login(
     json: LoginRequest, dispatcher: EventDispatcher = Provide[Container.dispatcher]

@@ -13,6 +13,7 @@ from src.intents.payment_start import PaymentStartProcess
 from src.intents.payment_verify import PaymentVerifyProcess
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_cursor, encode_cursor
+from src.rate_limits import payments_limit
 from src.schemas.payment import (
     CurrencyAmount,
     PaymentListQuery,
@@ -40,10 +41,11 @@ def require_login() -> None:
 
 
 @bp.post("/invoices/<uuid:invoice_id>/pay")
+@payments_limit
 @spec.validate(
     json=PayInvoiceRequest,
     resp=responses(
-        {"HTTP_201": PaymentStarted, "HTTP_200": PaymentStarted}, 401, 404, 409, 502, 503
+        {"HTTP_201": PaymentStarted, "HTTP_200": PaymentStarted}, 401, 404, 409, 429, 502, 503
     ),
     tags=TAGS,
     security=BEARER,
@@ -72,9 +74,10 @@ def pay_invoice(
 
 
 @bp.post("/payments/verify")
+@payments_limit
 @spec.validate(
     json=VerifyPaymentRequest,
-    resp=responses({"HTTP_200": VerifyPaymentResponse}, 401, 404, 409, 422, 502, 503),
+    resp=responses({"HTTP_200": VerifyPaymentResponse}, 401, 404, 409, 422, 429, 502, 503),
     tags=TAGS,
     security=BEARER,
 )
@@ -134,9 +137,10 @@ def payment_stats(
 
 
 @bp.post("/payment-methods/setup")
+@payments_limit
 @spec.validate(
     json=PaymentMethodSetupRequest,
-    resp=responses({"HTTP_201": PaymentMethodSetup}, 401, 404, 502, 503),
+    resp=responses({"HTTP_201": PaymentMethodSetup}, 401, 404, 429, 502, 503),
     tags=TAGS,
     security=BEARER,
 )

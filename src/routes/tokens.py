@@ -7,9 +7,10 @@ from flask import Blueprint
 from flask_jwt_extended import verify_jwt_in_request
 
 from src.container import Container
+from src.errors import Forbidden
 from src.events.dispatcher import EventDispatcher
 from src.events.token_events import AutoReloadConfigurationRequestedEvent
-from src.routes.usage import consume, refund_usage
+from src.routes.usage import consume
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_sequence_cursor, encode_sequence_cursor
 from src.schemas.common import PageQuery
@@ -20,7 +21,6 @@ from src.schemas.usage import (
     ConsumeRequest,
     ConsumeResponse,
     UsageRefundRequest,
-    UsageRefundResponse,
 )
 from src.services.auto_reload_service import AutoReloadService
 from src.security import current_user_id
@@ -40,9 +40,7 @@ def require_login() -> None:
 @inject
 def balance(tokens: TokenService = Provide[Container.tokens.token_service]) -> ViewResult:
     view = tokens.get_balance(current_user_id())
-    return TokenBalanceOut(
-        balance=view.balance, total_purchased=view.total_purchased, total_spent=view.total_spent
-    )
+    return TokenBalanceOut.of(view)
 
 
 @bp.get("/transactions")
@@ -86,18 +84,19 @@ def consume_tokens(
 @bp.post("/usages/<uuid:usage_id>/refund")
 @spec.validate(
     json=UsageRefundRequest,
-    resp=responses({"HTTP_200": UsageRefundResponse}, 401, 404, 409),
+    resp=responses({}, 401, 403),
     tags=TAGS,
     security=BEARER,
 )
-@inject
-def refund_use(
-    usage_id: uuid.UUID,
-    json: UsageRefundRequest,
-    dispatcher: EventDispatcher = Provide[Container.dispatcher],
-) -> ViewResult:
-    """The work failed: give back what the use took, once (409 ``already_refunded``)."""
-    return refund_usage(dispatcher, current_user_id(), usage_id, json)
+def refund_use(usage_id: uuid.UUID, json: UsageRefundRequest) -> ViewResult:
+    """Always 403 ``forbidden``: a use is given back only by whoever charged it, the API key
+    that consumed it (``POST /service/users/{user_id}/tokens/usages/{usage_id}/refund``) or an
+    admin (``POST /admin/users/{user_id}/tokens/usages/{usage_id}/refund``); a user's own
+    token cannot, or a user could refund work a backend did and have it free."""
+    raise Forbidden(
+        "A use is given back only by the API key that charged it, or by an admin.",
+        details={"usage_id": str(usage_id)},
+    )
 
 
 @bp.get("/auto-reload")

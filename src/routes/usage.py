@@ -35,9 +35,22 @@ def consume(
 
 
 def refund_usage(
-    dispatcher: EventDispatcher, user_id: uuid.UUID, usage_id: uuid.UUID, body: UsageRefundRequest
+    dispatcher: EventDispatcher,
+    user_id: uuid.UUID,
+    usage_id: uuid.UUID,
+    body: UsageRefundRequest,
+    *,
+    api_key_id: uuid.UUID | None = None,
+    admin_id: uuid.UUID | None = None,
 ) -> ViewResult:
+    """Given back only by the API key that charged the use or by an admin (403 otherwise)."""
     outcome = dispatcher.emit(
-        UsageRefundRequestedEvent(user_id=user_id, usage_id=usage_id, reason=body.reason)
+        UsageRefundRequestedEvent(
+            user_id=user_id,
+            usage_id=usage_id,
+            reason=body.reason,
+            api_key_id=api_key_id,
+            admin_id=admin_id,
+        )
     ).data
     return UsageRefundResponse.from_result(outcome)

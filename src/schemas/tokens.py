@@ -7,12 +7,25 @@ from pydantic import Field
 
 from src.models.token_ledger import TokenTransaction, TokenTransactionType
 from src.schemas.common import Page, ResponseModel
+from src.services.token_service import BalanceView
 
 
 class TokenBalanceOut(ResponseModel):
-    balance: int
+    balance: int = Field(description="available + held")
+    available: int = Field(description="What can be spent or held now.")
+    held: int = Field(description="Reserved by open holds.")
     total_purchased: int
     total_spent: int
+
+    @classmethod
+    def of(cls, view: BalanceView) -> "TokenBalanceOut":
+        return cls(
+            balance=view.balance,
+            available=view.available,
+            held=view.held,
+            total_purchased=view.total_purchased,
+            total_spent=view.total_spent,
+        )
 
 
 class TokenTransactionOut(ResponseModel):

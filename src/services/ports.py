@@ -124,7 +124,12 @@ class TokenRepositoryPort(Protocol):
     def get_balance(self, user_id: uuid.UUID) -> UserTokenBalance | None: ...
 
     def apply_change(
-        self, user_id: uuid.UUID, balance_delta: int, purchased_delta: int, spent_delta: int
+        self,
+        user_id: uuid.UUID,
+        balance_delta: int,
+        purchased_delta: int,
+        spent_delta: int,
+        held_delta: int = 0,
     ) -> BalanceChange | None: ...
 
     def open_balance(self, user_id: uuid.UUID) -> None: ...
@@ -213,9 +218,13 @@ class UsageRepositoryPort(Protocol):
 class ApiKeyRepositoryPort(Protocol):
     def add(self, key: ApiKey) -> ApiKey: ...
 
+    def get(self, key_id: uuid.UUID) -> ApiKey | None: ...
+
     def find_by_prefix(self, prefix: str) -> ApiKey | None: ...
 
     def list_all(self) -> list[ApiKey]: ...
+
+    def touch(self, key_id: uuid.UUID, now: datetime) -> bool: ...
 
 
 class AutoReloadRepositoryPort(Protocol):

@@ -15,6 +15,11 @@ class BalanceView:
     balance: int
     total_purchased: int
     total_spent: int
+    held: int = 0  # reserved by open holds
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,49 @@ class TokenService:
         row = self._tokens.get_balance(user_id)
         if row is None:
             return BalanceView(balance=0, total_purchased=0, total_spent=0)
-        return BalanceView(row.balance, row.total_purchased, row.total_spent)
+        return BalanceView(row.balance, row.total_purchased, row.total_spent, row.held or 0)
+
+    def move_held(
+        self,
+        user_id: uuid.UUID,
+        *,
+        balance_delta: int,
+        held_delta: int,
+        kind: TokenTransactionType,
+        reference: LedgerReference,
+        description: str,
+    ) -> TokenTransaction:
+        """One conditional UPDATE of balance and held (a hold, a settle, a release) plus its
+        ledger entry; 402 ``insufficient_tokens`` with {available, required} when a hold would
+        take available below zero."""
+        purchased_delta, spent_delta = _counter_deltas(kind, balance_delta)
+        change = self._tokens.apply_change(
+            user_id, balance_delta, purchased_delta, spent_delta, held_delta
+        )
+        if change is None and held_delta > 0 and self._tokens.get_balance(user_id) is None:
+            self._tokens.open_balance(user_id)
+            change = self._tokens.apply_change(
+                user_id, balance_delta, purchased_delta, spent_delta, held_delta
+            )
+        if change is None:
+            view = self.get_balance(user_id)
+            raise PaymentRequired(
+                "Not enough tokens.",
+                code="insufficient_tokens",
+                details={"available": view.available, "required": held_delta - balance_delta},
+            )
+        transaction = TokenTransaction(
+            user_id=user_id,
+            sequence=change.version,
+            amount=balance_delta,
+            held_delta=held_delta,
+            transaction_type=kind,
+            reference_type=reference.type,
+            reference_id=reference.id,
+            description=description,
+            balance_after=change.balance,
+        )
+        return self._tokens.add_transaction(transaction)
 
     def list_transactions(
         self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from src.clock import utc_now
-from src.errors import Conflict, NotFound, Unprocessable
+from src.errors import Conflict, Forbidden, NotFound, Unprocessable
 from src.models.token_ledger import TokenTransactionType
 from src.models.token_usage import TokenUsage, UsageSource, UsageStatus
 from src.services.entitlement_service import EntitlementService
@@ -89,11 +89,27 @@ class UsageService:
             usage.balance_after = entry.balance_after
         return ConsumeResult(usage, replayed=False)
 
-    def refund(self, user_id: uuid.UUID, usage_id: uuid.UUID, reason: str | None) -> TokenUsage:
-        """Give back what a failed use took (tokens, or the trial credit), exactly once."""
+    def refund(
+        self,
+        user_id: uuid.UUID,
+        usage_id: uuid.UUID,
+        reason: str | None,
+        *,
+        api_key_id: uuid.UUID | None = None,
+        admin_id: uuid.UUID | None = None,
+    ) -> TokenUsage:
+        """Give back what a failed use took (tokens, or the trial credit), exactly once.
+
+        Only the principal that charged it may: the same API key, or an admin (any use).
+        Anyone else, the user's own token included, gets 403 ``forbidden``.
+        """
         usage = self._usages.get(usage_id, for_update=True)
         if usage is None or usage.user_id != user_id:
             raise NotFound("usage")
+        if admin_id is None and (api_key_id is None or usage.api_key_id != api_key_id):
+            raise Forbidden(
+                "Only the API key that charged this use, or an admin, can give it back."
+            )
         if usage.status is UsageStatus.REFUNDED:
             raise Conflict("This use was refunded already.", code="already_refunded")
         if usage.source is UsageSource.TOKENS and usage.charged_tokens > 0:

@@ -1,5 +1,7 @@
-"""POST /user/tokens/consume and /usages/<id>/refund: atomic, idempotent, never overdrawn."""
+"""POST /user/tokens/consume: atomic, idempotent, never overdrawn; a use is given back only by
+whoever charged it (an admin, for the user's own uses)."""
 
+import uuid
 from typing import Any
 
 import pytest
@@ -81,14 +83,20 @@ def test_references_are_per_user(
     assert (api.balance(funded)["balance"], api.balance(other)["balance"]) == (99, 49)
 
 
-def test_a_failed_use_is_refunded_once(
-    api: ApiClient, client: FlaskClient, funded: RegisteredUser
+def test_a_user_cannot_give_back_a_use_and_an_admin_can_once(
+    api: ApiClient, client: FlaskClient, funded: RegisteredUser, admin: RegisteredUser
 ) -> None:
+    """The user's route answers 403 for every use (it would make paid work free); an admin
+    gives the use back, once."""
     usage_id = consume(client, funded, 10, "flaky").get_json()["usage_id"]
-    url = f"/api/v1/user/tokens/usages/{usage_id}/refund"
+    mine = f"/api/v1/user/tokens/usages/{usage_id}/refund"
+    url = f"/api/v1/admin/users/{funded.id}/tokens/usages/{usage_id}/refund"
 
-    refunded = client.post(url, json={"reason": "GPU crashed"}, headers=funded.headers)
-    again = client.post(url, json={}, headers=funded.headers)
+    by_user = client.post(mine, json={"reason": "GPU crashed"}, headers=funded.headers)
+    assert by_user.status_code == 403 and by_user.get_json()["error"]["code"] == "forbidden"
+    assert api.balance(funded)["balance"] == 90
+    refunded = client.post(url, json={"reason": "GPU crashed"}, headers=admin.headers)
+    again = client.post(url, json={}, headers=admin.headers)
 
     assert refunded.status_code == 200
     assert (refunded.get_json()["balance"], refunded.get_json()["status"]) == (100, "refunded")
@@ -102,16 +110,40 @@ def test_a_failed_use_is_refunded_once(
     ]
 
 
-def test_another_users_usage_cannot_be_refunded(
+def test_the_user_refund_route_is_403_for_any_use(
     api: ApiClient, client: FlaskClient, funded: RegisteredUser
 ) -> None:
     usage_id = consume(client, funded, 10, "mine").get_json()["usage_id"]
     stranger = api.register()
+    for who, usage in ((stranger, usage_id), (funded, usage_id), (funded, uuid.uuid4())):
+        response = client.post(
+            f"/api/v1/user/tokens/usages/{usage}/refund", json={}, headers=who.headers
+        )
+        assert response.status_code == 403
+        assert response.get_json()["error"]["code"] == "forbidden"
+    assert api.balance(funded)["balance"] == 90
+
+
+def test_an_admin_refund_checks_the_use_is_that_users(
+    api: ApiClient, client: FlaskClient, funded: RegisteredUser, admin: RegisteredUser
+) -> None:
+    usage_id = consume(client, funded, 10, "mine").get_json()["usage_id"]
+    stranger = api.register()
+
     response = client.post(
-        f"/api/v1/user/tokens/usages/{usage_id}/refund", json={}, headers=stranger.headers
+        f"/api/v1/admin/users/{stranger.id}/tokens/usages/{usage_id}/refund",
+        json={},
+        headers=admin.headers,
     )
+    by_user = client.post(
+        f"/api/v1/admin/users/{funded.id}/tokens/usages/{usage_id}/refund",
+        json={},
+        headers=funded.headers,
+    )
+
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "usage_not_found"
+    assert by_user.status_code == 403
     assert api.balance(funded)["balance"] == 90
 
 

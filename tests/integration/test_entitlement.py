@@ -43,11 +43,13 @@ def test_a_new_user_starts_with_three_trial_uses(
 
 
 def test_refunding_a_trial_use_gives_the_credit_back(
-    client: FlaskClient, user: RegisteredUser
+    client: FlaskClient, user: RegisteredUser, admin: RegisteredUser
 ) -> None:
     usage = consume(client, user, 1, "trial-job").get_json()
     response = client.post(
-        f"/api/v1/user/tokens/usages/{usage['usage_id']}/refund", json={}, headers=user.headers
+        f"/api/v1/admin/users/{user.id}/tokens/usages/{usage['usage_id']}/refund",
+        json={},
+        headers=admin.headers,
     )
     assert response.get_json()["trial_remaining"] == 3
 

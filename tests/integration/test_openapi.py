@@ -39,6 +39,8 @@ def test_it_is_openapi_3_and_lists_every_endpoint(document: dict[str, Any]) -> N
         "/api/v1/user/entitlement",
         "/api/v1/service/users/{user_id}/tokens/consume",
         "/api/v1/service/users/{user_id}/tokens/usages/{usage_id}/refund",
+        "/api/v1/service/users/{user_id}/tokens/balance",
+        "/api/v1/service/users/{user_id}/tokens/transactions",
         "/api/v1/webhooks/payment",
         "/api/v1/webhooks/{provider_name}",
         "/api/v1/admin/invoices",
@@ -47,6 +49,9 @@ def test_it_is_openapi_3_and_lists_every_endpoint(document: dict[str, Any]) -> N
         "/api/v1/admin/payments/{payment_id}",
         "/api/v1/admin/payments",
         "/api/v1/admin/users/{user_id}/tokens/adjust",
+        "/api/v1/admin/users/{user_id}/tokens/usages/{usage_id}/refund",
+        "/api/v1/admin/api-keys",
+        "/api/v1/admin/api-keys/{key_id}",
         "/api/v1/admin/users/{user_id}/tokens/transactions",
         "/api/v1/health",
     }

@@ -3,13 +3,14 @@
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from src.clock import utc_now
-from src.errors import Unauthorized
+from src.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from src.models.api_key import ApiKey
 from src.repositories.base import DuplicateRow
 from src.services.api_key_service import ApiKeyService
@@ -135,3 +136,67 @@ def test_fake_refuses_a_second_key_with_the_same_prefix(keys: FakeApiKeyReposito
 
     with pytest.raises(DuplicateRow):
         keys.add(ApiKey(name="b", prefix="abc", key_digest="2" * 64))
+
+
+def test_create_grants_every_scope_by_default_or_the_ones_asked(service: ApiKeyService) -> None:
+    everything, _ = service.create("a")
+    reader, _ = service.create("b", ["usage:read", "usage:read"])
+
+    assert everything.scopes == ["usage:read", "usage:write"]
+    assert reader.scopes == ["usage:read"]
+
+
+def test_create_refuses_an_unknown_scope(service: ApiKeyService) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        service.create("a", ["usage:admin"])
+
+    assert caught.value.code == "unknown_scope"
+
+
+@pytest.mark.parametrize("granted", [["usage:read"], ["usage:write"]])
+def test_a_key_without_the_scope_is_forbidden(service: ApiKeyService, granted: list[str]) -> None:
+    key, plaintext = service.create("backend", granted)
+    missing = "usage:write" if granted == ["usage:read"] else "usage:read"
+
+    with pytest.raises(Forbidden) as caught:
+        service.authenticate(plaintext, missing)
+
+    assert (caught.value.code, caught.value.status_code) == ("insufficient_scope", 403)
+    assert service.authenticate(plaintext, granted[0]) is key
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(
+    service: ApiKeyService, keys: FakeApiKeyRepository
+) -> None:
+    key, plaintext = service.create("backend")
+    assert key.last_used_at is None
+
+    service.authenticate(plaintext)
+    first = key.last_used_at
+    service.authenticate(plaintext)
+    service.authenticate(plaintext)
+
+    assert first is not None and key.last_used_at == first and keys.writes == 1
+    key.last_used_at = first - timedelta(seconds=61)
+    service.authenticate(plaintext)
+    assert key.last_used_at is not None and key.last_used_at > first and keys.writes == 2
+
+
+def test_revoke_refuses_the_key_from_then_on_and_keeps_the_first_time(
+    service: ApiKeyService,
+) -> None:
+    key, plaintext = service.create("backend")
+
+    revoked = service.revoke(key.id)
+    first = revoked.revoked_at
+    service.revoke(key.id)
+
+    assert revoked is key and first is not None and key.revoked_at == first
+    assert refused(service, plaintext).code == "invalid_api_key"
+
+
+def test_revoke_of_an_unknown_key_is_api_key_not_found(service: ApiKeyService) -> None:
+    with pytest.raises(NotFound) as caught:
+        service.revoke(uuid.uuid4())
+
+    assert caught.value.code == "api_key_not_found"

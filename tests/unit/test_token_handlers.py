@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from src.errors import Conflict, NotFound, ValidationFailed
+from src.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from src.events.token_events import (
     AutoReloadConfigurationRequestedEvent,
     AutoReloadNeededEvent,
@@ -224,3 +224,22 @@ def test_no_setting_is_auto_reload_not_found(billing: Billing) -> None:
         billing.auto_reload_service().settings(PAYER)
 
     assert caught.value.code == "auto_reload_not_found"
+
+
+def test_a_refund_asked_by_another_principal_is_forbidden(payer: Billing) -> None:
+    usage_id = payer.consume(PAYER, 5).data.usage.usage_id
+    other_key = uuid.UUID("00000000-0000-4000-8000-00000000a1e2")
+
+    for api_key_id in (other_key, None):
+        with pytest.raises(Forbidden):
+            payer.refund_use(PAYER, usage_id, api_key_id=api_key_id)
+
+    assert payer.balance(PAYER) == 15
+
+
+def test_an_admin_refunds_a_use_the_user_charged(payer: Billing) -> None:
+    usage_id = payer.consume(PAYER, 5, api_key_id=None).data.usage.usage_id
+
+    result = payer.refund_use(PAYER, usage_id, api_key_id=None, admin_id=uuid.uuid4())
+
+    assert (result.data.status, result.data.balance) == (UsageStatus.REFUNDED, 20)

@@ -49,6 +49,7 @@ from tests.unit.fakes import (
 )
 
 RELOAD_EXPIRY_MINUTES = 30
+SERVICE_KEY = uuid.UUID("00000000-0000-4000-8000-00000000a1e1")  # the backend that charges
 
 
 class PayPerUse:
@@ -143,15 +144,34 @@ class PayPerUse:
     # -- commands and rows ---------------------------------------------------------------
 
     def consume(
-        self, user_id: uuid.UUID, amount: int = 1, reference: str = "job-1"
+        self,
+        user_id: uuid.UUID,
+        amount: int = 1,
+        reference: str = "job-1",
+        api_key_id: uuid.UUID | None = SERVICE_KEY,
     ) -> EventResult[ConsumeOutcome]:
-        event = TokensConsumeRequestedEvent(user_id=user_id, amount=amount, reference=reference)
+        """A use charged by ``api_key_id`` (None: the user's own token)."""
+        event = TokensConsumeRequestedEvent(
+            user_id=user_id, amount=amount, reference=reference, api_key_id=api_key_id
+        )
         return self.consume_tokens_handler().handle(event)
 
     def refund_use(
-        self, user_id: uuid.UUID, usage_id: uuid.UUID, reason: str | None = "failed"
+        self,
+        user_id: uuid.UUID,
+        usage_id: uuid.UUID,
+        reason: str | None = "failed",
+        api_key_id: uuid.UUID | None = SERVICE_KEY,
+        admin_id: uuid.UUID | None = None,
     ) -> EventResult[UsageRefundOutcome]:
-        event = UsageRefundRequestedEvent(user_id=user_id, usage_id=usage_id, reason=reason)
+        """Asked by ``api_key_id`` (the key that charged, by default) or by ``admin_id``."""
+        event = UsageRefundRequestedEvent(
+            user_id=user_id,
+            usage_id=usage_id,
+            reason=reason,
+            api_key_id=api_key_id,
+            admin_id=admin_id,
+        )
         return self.refund_usage_handler().handle(event)
 
     def reload(self, user_id: uuid.UUID) -> AutoReloadAttempt:

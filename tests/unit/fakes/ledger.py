@@ -30,24 +30,35 @@ class FakeTokenRepository:
         return row.balance if row is not None else 0
 
     def apply_change(
-        self, user_id: uuid.UUID, balance_delta: int, purchased_delta: int, spent_delta: int
+        self,
+        user_id: uuid.UUID,
+        balance_delta: int,
+        purchased_delta: int,
+        spent_delta: int,
+        held_delta: int = 0,
     ) -> BalanceChange | None:
+        """Refused when what stays available (balance - held) would go below zero."""
         row = self.balances.get(user_id)
-        if row is None or row.balance + balance_delta < 0:
+        if row is None:
+            return None
+        held = (row.held or 0) + held_delta
+        if held < 0 or row.balance + balance_delta - held < 0:
             return None
         purchased, spent = row.total_purchased + purchased_delta, row.total_spent + spent_delta
         if purchased < 0 or spent < 0:
             raise CheckViolation(f"negative totals: {purchased=}, {spent=}")
         row.balance += balance_delta
+        row.held = held
         row.total_purchased, row.total_spent = purchased, spent
         row.version, row.updated_at = row.version + 1, utc_now()
-        return BalanceChange(balance=row.balance, version=row.version)
+        return BalanceChange(balance=row.balance, version=row.version, held=row.held)
 
     def open_balance(self, user_id: uuid.UUID) -> None:
         if user_id not in self.balances:
             self.balances[user_id] = UserTokenBalance(
                 user_id=user_id,
                 balance=0,
+                held=0,
                 total_purchased=0,
                 total_spent=0,
                 version=0,
@@ -58,7 +69,7 @@ class FakeTokenRepository:
         """Like uq (user_id, sequence) and uq (transaction_type, reference_type, reference_id);
         a NULL never collides, as in SQL."""
         new = transaction
-        if new.amount == 0 or new.balance_after < 0:
+        if (new.amount == 0 and not new.held_delta) or new.balance_after < 0:
             raise CheckViolation(f"amount={new.amount}, balance_after={new.balance_after}")
         if any(
             (row.user_id, row.sequence) == (new.user_id, new.sequence) for row in self.transactions

@@ -1,6 +1,7 @@
 """Pay-per-use: token usages, API keys and auto-reload settings."""
 
 import uuid
+from datetime import datetime, timedelta
 
 from src.models.api_key import ApiKey
 from src.models.auto_reload import AutoReloadSetting
@@ -62,6 +63,7 @@ class FakeApiKeyRepository:
 
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, ApiKey] = {}
+        self.writes = 0  # last_used_at writes
 
     def add(self, key: ApiKey) -> ApiKey:
         for row in self.rows.values():
@@ -78,6 +80,18 @@ class FakeApiKeyRepository:
 
     def list_all(self) -> list[ApiKey]:
         return sorted(self.rows.values(), key=lambda row: row.created_at)
+
+    def get(self, key_id: uuid.UUID) -> ApiKey | None:
+        return self.rows.get(key_id)
+
+    def touch(self, key_id: uuid.UUID, now: datetime) -> bool:
+        """The conditional UPDATE: writes only when the last recorded use is a minute old."""
+        key = self.rows[key_id]
+        if key.last_used_at is not None and key.last_used_at >= now - timedelta(minutes=1):
+            return False
+        key.last_used_at = now
+        self.writes += 1
+        return True
 
 
 class FakeAutoReloadRepository:

@@ -1,0 +1,132 @@
+"""Rate limits (Flask-Limiter): who may try how often, checked before any handler runs.
+
+Each limit is a Flask-Limiter string from the settings (``RATELIMIT_*``), read per request:
+
+- ``login_limits``: ``RATELIMIT_LOGIN`` per e-mail (across IPs) and per IP (across e-mails);
+- ``register_limit``: ``RATELIMIT_REGISTER`` per IP;
+- ``payments_limit``: ``RATELIMIT_PAYMENTS`` per signed-in user, one budget shared by ``pay``,
+  ``verify`` and ``payment-methods/setup`` (each turns into payment provider calls);
+- the service limit: ``RATELIMIT_SERVICE`` per API key, one budget shared by every write
+  (POST, PUT, PATCH, DELETE) under ``/api/v1/service/``. It is an application-wide limit
+  chosen by path, so routes added there (holds, releases) are covered without a decorator.
+
+Over a limit: 429 ``rate_limited`` with ``Retry-After`` (seconds), and nothing was done.
+"""
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from flask import Flask, Response, current_app, jsonify, request
+from flask_jwt_extended import get_jwt_identity
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+SERVICE_PREFIX = "/api/v1/service/"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _setting(name: str) -> Callable[[], str]:
+    """A limit string read from the app's configuration at request time."""
+
+    def limit() -> str:
+        return str(current_app.config[name])
+
+    return limit
+
+
+def ip_key() -> str:
+    return f"ip:{get_remote_address()}"
+
+
+def email_key() -> str:
+    """The e-mail of a login attempt (normalised); a body without one counts by IP."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(email, str) or not email.strip():
+        return ip_key()
+    return f"email:{email.strip().lower()}"
+
+
+def user_key() -> str:
+    """The signed-in user (the blueprint's ``verify_jwt_in_request`` has run already)."""
+    return f"user:{get_jwt_identity()}"
+
+
+def api_key_key() -> str:
+    """The presented API key, hashed (no secret in the limits' storage); none: by IP."""
+    presented = request.headers.get("X-API-Key")
+    if not presented:
+        return ip_key()
+    return "apikey:" + hashlib.sha256(presented.encode()).hexdigest()
+
+
+def _not_a_service_write() -> bool:
+    return not (request.path.startswith(SERVICE_PREFIX) and request.method in WRITE_METHODS)
+
+
+def build_limiter() -> Limiter:
+    """The unbound extension (``src.extensions.limiter``); ``init_rate_limits`` binds it."""
+    return Limiter(
+        ip_key,
+        application_limits=[
+            ApplicationLimit(
+                limit_provider=_setting("RATELIMIT_SERVICE"),
+                key_function=api_key_key,
+                scope="service",
+                exempt_when=_not_a_service_write,
+            )
+        ],
+    )
+
+
+def _limiter() -> Limiter:
+    from src.extensions import limiter
+
+    return limiter
+
+
+def login_limits(view: Callable[P, R]) -> Callable[P, R]:
+    """``RATELIMIT_LOGIN`` per e-mail and, separately, per IP."""
+    limiter = _limiter()
+    by_email = limiter.limit(_setting("RATELIMIT_LOGIN"), key_func=email_key, scope="email")
+    by_ip = limiter.limit(_setting("RATELIMIT_LOGIN"), key_func=ip_key, scope="ip")
+    return by_ip(by_email(view))
+
+
+def register_limit(view: Callable[P, R]) -> Callable[P, R]:
+    """``RATELIMIT_REGISTER`` per IP."""
+    return _limiter().limit(_setting("RATELIMIT_REGISTER"), key_func=ip_key, scope="ip")(view)
+
+
+def payments_limit(view: Callable[P, R]) -> Callable[P, R]:
+    """``RATELIMIT_PAYMENTS`` per user, shared by every route it decorates."""
+    shared = _limiter().shared_limit(
+        _setting("RATELIMIT_PAYMENTS"), scope="payments", key_func=user_key
+    )
+    return shared(view)
+
+
+def _retry_after(error: RateLimitExceeded) -> int:
+    current = _limiter().current_limit
+    if current is not None and current.breached:
+        # reset_at is a whole second past the window's end: never more than the window.
+        return max(1, int(current.reset_at - time.time()))
+    return max(1, error.limit.limit.get_expiry())
+
+
+def init_rate_limits(app: Flask) -> None:
+    """Bind the limiter to ``app`` and answer a breach as the API's other errors are."""
+    _limiter().init_app(app)
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limited(error: RateLimitExceeded) -> tuple[Response, int]:
+        retry_after = _retry_after(error)
+        message = f"Too many requests ({error.description}); retry in {retry_after} s."
+        response = jsonify({"error": {"code": "rate_limited", "message": message}})
+        response.headers["Retry-After"] = str(retry_after)
+        return response, 429
