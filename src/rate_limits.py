@@ -14,7 +14,6 @@ Over a limit: 429 ``rate_limited`` with ``Retry-After`` (seconds), and nothing w
 """
 
 import hashlib
-import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -22,6 +21,8 @@ from flask import Flask, Response, current_app, jsonify, request
 from flask_jwt_extended import get_jwt_identity
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+
+from src.clock import utc_now
 
 SERVICE_PREFIX = "/api/v1/service/"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -115,7 +116,7 @@ def _retry_after(error: RateLimitExceeded) -> int:
     current = _limiter().current_limit
     if current is not None and current.breached:
         # reset_at is a whole second past the window's end: never more than the window.
-        return max(1, int(current.reset_at - time.time()))
+        return max(1, int(current.reset_at - utc_now().timestamp()))
     return max(1, error.limit.limit.get_expiry())
 
 
