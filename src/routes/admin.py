@@ -16,12 +16,7 @@ from src.intents.refund import RefundProcess
 from src.models.invoice import InvoiceStatus
 from src.models.payment import RefundStatus
 from src.openapi import BEARER, ViewResult, responses, spec
-from src.pagination import (
-    decode_cursor,
-    decode_sequence_cursor,
-    encode_cursor,
-    encode_sequence_cursor,
-)
+from src.pagination import decode_cursor, decode_sequence_cursor, encode_cursor
 from src.schemas.common import Page, PageQuery
 from src.schemas.invoice import AdminInvoiceOut
 from src.schemas.payment import (
@@ -40,7 +35,7 @@ from src.schemas.payment import (
 from src.routes.headers import idempotency_key
 from src.routes.usage import refund_usage
 from src.security import current_user_id
-from src.schemas.tokens import TokenTransactionOut, TokenTransactionPage
+from src.schemas.tokens import TokenTransactionPage
 from src.schemas.usage import (
     AdjustTokensRequest,
     AdjustTokensResponse,
@@ -238,10 +233,7 @@ def user_transactions(
 ) -> ViewResult:
     users.get(user_id)
     page = tokens.list_transactions(user_id, query.limit, decode_sequence_cursor(query.cursor))
-    return TokenTransactionPage(
-        items=[TokenTransactionOut.of(entry) for entry in page.items],
-        next_cursor=encode_sequence_cursor(page.next_cursor) if page.next_cursor else None,
-    )
+    return TokenTransactionPage.from_page(page)
 
 
 @bp.get("/payments")

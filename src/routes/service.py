@@ -22,9 +22,9 @@ from src.schemas.usage import (
     UsageRefundRequest,
     UsageRefundResponse,
 )
-from src.pagination import decode_sequence_cursor, encode_sequence_cursor
+from src.pagination import decode_sequence_cursor
 from src.schemas.common import PageQuery
-from src.schemas.tokens import TokenBalanceOut, TokenTransactionOut, TokenTransactionPage
+from src.schemas.tokens import TokenBalanceOut, TokenTransactionPage
 from src.services.api_key_service import ApiKeyService
 from src.services.token_service import TokenService
 from src.services.user_service import UserService
@@ -122,7 +122,4 @@ def transactions_for_user(
     """The user's ledger, newest first (scope ``usage:read``)."""
     users.get(user_id)
     page = tokens.list_transactions(user_id, query.limit, decode_sequence_cursor(query.cursor))
-    return TokenTransactionPage(
-        items=[TokenTransactionOut.of(entry) for entry in page.items],
-        next_cursor=encode_sequence_cursor(page.next_cursor) if page.next_cursor else None,
-    )
+    return TokenTransactionPage.from_page(page)

@@ -12,9 +12,9 @@ from src.events.dispatcher import EventDispatcher
 from src.events.token_events import AutoReloadConfigurationRequestedEvent
 from src.routes.usage import consume
 from src.openapi import BEARER, ViewResult, responses, spec
-from src.pagination import decode_sequence_cursor, encode_sequence_cursor
+from src.pagination import decode_sequence_cursor
 from src.schemas.common import PageQuery
-from src.schemas.tokens import TokenBalanceOut, TokenTransactionOut, TokenTransactionPage
+from src.schemas.tokens import TokenBalanceOut, TokenTransactionPage
 from src.schemas.usage import (
     AutoReloadOut,
     AutoReloadRequest,
@@ -58,10 +58,7 @@ def transactions(
     page = tokens.list_transactions(
         current_user_id(), query.limit, decode_sequence_cursor(query.cursor)
     )
-    return TokenTransactionPage(
-        items=[TokenTransactionOut.of(entry) for entry in page.items],
-        next_cursor=encode_sequence_cursor(page.next_cursor) if page.next_cursor else None,
-    )
+    return TokenTransactionPage.from_page(page)
 
 
 @bp.post("/consume")

@@ -6,6 +6,8 @@ from datetime import datetime
 from pydantic import Field
 
 from src.models.token_ledger import TokenTransaction, TokenTransactionType
+from src.pagination import encode_sequence_cursor
+from src.repositories.token_repository import LedgerPage
 from src.schemas.common import Page, ResponseModel
 from src.services.token_service import BalanceView
 
@@ -54,3 +56,11 @@ class TokenTransactionOut(ResponseModel):
 
 class TokenTransactionPage(Page[TokenTransactionOut]):
     """A page of ledger entries, newest first."""
+
+    @classmethod
+    def from_page(cls, page: LedgerPage) -> "TokenTransactionPage":
+        """The one rendering of a ledger page (user, service and admin routes)."""
+        cursor = encode_sequence_cursor(page.next_cursor) if page.next_cursor else None
+        return cls(
+            items=[TokenTransactionOut.of(entry) for entry in page.items], next_cursor=cursor
+        )
