@@ -14,7 +14,7 @@ from src.models.payment import (
     WebhookEvent,
 )
 from src.models.plan import BillingPeriod, Plan
-from src.models.subscription import Subscription, SubscriptionStatus
+from src.models.subscription import Subscription, SubscriptionStatus, SubscriptionStatusChange
 from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurchase
 from src.models.token_hold import HoldStatus, TokenHold
 from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
@@ -42,6 +42,7 @@ __all__ = [
     "PurchaseStatus",
     "Subscription",
     "SubscriptionStatus",
+    "SubscriptionStatusChange",
     "TokenBundle",
     "TokenBundlePurchase",
     "TokenHold",

@@ -56,7 +56,7 @@ class AddOnSubscription(IdMixin, TimestampMixin, Base):
     )
     starts_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
-    cancelled_at: Mapped[datetime | None]
+    canceled_at: Mapped[datetime | None]
 
     add_on: Mapped[AddOn] = relationship(lazy="joined")
     subscription: Mapped[Subscription] = relationship()

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from src.models.base import Base, IdMixin, TimestampMixin, currency_check, status_enum
@@ -17,6 +17,17 @@ class InvoiceStatus(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     REFUNDED = "refunded"
+    # Dunning gave up on a renewal invoice: it can no longer be paid.
+    UNCOLLECTIBLE = "uncollectible"
+
+
+class InvoiceKind(StrEnum):
+    """Why the invoice exists: a checkout (or auto-reload), a period's renewal of a
+    subscription, or the proration of an upgrade within a period."""
+
+    PURCHASE = "purchase"
+    RENEWAL = "renewal"
+    PRORATION = "proration"
 
 
 class LineItemType(StrEnum):
@@ -44,6 +55,29 @@ class Invoice(IdMixin, TimestampMixin, Base):
         UniqueConstraint("provider", "payment_reference"),
         Index("ix_invoices_user_created", "user_id", "created_at"),
         Index("ix_invoices_status_created", "status", "created_at"),
+        # One renewal invoice per subscription and period, however often renewals run.
+        Index(
+            "uq_invoices_renewal_period",
+            "subscription_id",
+            "period_start",
+            unique=True,
+            postgresql_where=text("kind = 'renewal'"),
+        ),
+        # One open upgrade per subscription at a time.
+        Index(
+            "uq_invoices_open_proration",
+            "subscription_id",
+            unique=True,
+            postgresql_where=text("kind = 'proration' AND status = 'pending'"),
+        ),
+        CheckConstraint(
+            "kind = 'purchase' OR (subscription_id IS NOT NULL AND period_start IS NOT NULL "
+            "AND period_end IS NOT NULL)",
+            name="lifecycle_invoice_has_period",
+        ),
+        CheckConstraint(
+            "kind <> 'proration' OR target_plan_id IS NOT NULL", name="proration_has_target"
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
@@ -57,6 +91,15 @@ class Invoice(IdMixin, TimestampMixin, Base):
     provider: Mapped[str | None] = mapped_column(String(32))
     payment_reference: Mapped[str | None] = mapped_column(String(255))
     cancelled_at: Mapped[datetime | None]
+    kind: Mapped[InvoiceKind] = mapped_column(
+        status_enum(InvoiceKind, "invoice_kind"), default=InvoiceKind.PURCHASE
+    )
+    # A renewal or proration invoice: whose subscription, and which period it pays for.
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("subscriptions.id"))
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    # A proration invoice: the plan the subscription moves to once it is paid.
+    target_plan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plans.id"))
 
     line_items: Mapped[list["InvoiceLineItem"]] = relationship(
         back_populates="invoice",

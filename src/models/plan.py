@@ -21,6 +21,7 @@ class Plan(IdMixin, TimestampMixin, Base):
     __tablename__ = "plans"
     __table_args__ = (
         CheckConstraint("price_minor >= 0", name="price_non_negative"),
+        CheckConstraint("trial_days >= 0 AND trial_days <= 730", name="trial_days_range"),
         currency_check(),
     )
 
@@ -35,3 +36,5 @@ class Plan(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # A metered plan does not cover uses: its subscribers pay for each use with tokens.
     usage_metered: Mapped[bool] = mapped_column(default=False)
+    # Days a customer's first subscription to this plan is free (0: no trial).
+    trial_days: Mapped[int] = mapped_column(default=0)

@@ -4,10 +4,8 @@ import uuid
 
 from sqlalchemy import select
 
-from src.models.subscription import Subscription, SubscriptionStatus
+from src.models.subscription import OPEN_SUBSCRIPTION_STATUSES, Subscription
 from src.repositories.base import SessionProxy, get_locked, unique_violations_as_duplicates
-
-OPEN_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
 
 
 class SubscriptionRepository:
@@ -20,9 +18,10 @@ class SubscriptionRepository:
         return self._session.get(Subscription, subscription_id)
 
     def find_open_for_user(self, user_id: uuid.UUID) -> Subscription | None:
-        """The user's pending or active subscription (the partial unique index allows one)."""
+        """The user's open subscription (pending, trialing, active or past due; the partial
+        unique index allows one)."""
         query = select(Subscription).where(
-            Subscription.user_id == user_id, Subscription.status.in_(OPEN_STATUSES)
+            Subscription.user_id == user_id, Subscription.status.in_(OPEN_SUBSCRIPTION_STATUSES)
         )
         return self._session.scalar(query)
 

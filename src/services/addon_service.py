@@ -61,8 +61,8 @@ class AddOnService:
             raise NotFound("add_on_subscription")
         if addon_subscription.status is not SubscriptionStatus.PENDING:
             raise InvalidState("Only a pending add-on can be dropped.", code="add_on_not_pending")
-        addon_subscription.status = SubscriptionStatus.CANCELLED
-        addon_subscription.cancelled_at = now
+        addon_subscription.status = SubscriptionStatus.CANCELED
+        addon_subscription.canceled_at = now
         return addon_subscription
 
     def end_for_refund(self, addon_subscription_id: uuid.UUID, now: datetime) -> None:
@@ -71,8 +71,8 @@ class AddOnService:
             SubscriptionStatus.PENDING,
             SubscriptionStatus.ACTIVE,
         ):
-            addon_subscription.status = SubscriptionStatus.CANCELLED
-            addon_subscription.cancelled_at = now
+            addon_subscription.status = SubscriptionStatus.CANCELED
+            addon_subscription.canceled_at = now
 
     def activate(self, addon_subscription_id: uuid.UUID, now: datetime) -> AddOnSubscription:
         """PENDING → ACTIVE. Expiry follows the add-on's own period, but a recurring add-on

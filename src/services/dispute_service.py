@@ -105,26 +105,24 @@ class DisputeService:
         return RestoreResult(restored, subscriptions, add_ons)
 
     def _reopen_subscription(self, subscription: Subscription, now: datetime) -> bool:
-        if subscription.status is not SubscriptionStatus.CANCELLED or not _running(
+        if subscription.status is not SubscriptionStatus.CANCELED or not _running(
             subscription.expires_at, now
         ):
             return False
         if self._subscriptions.find_open_for_user(subscription.user_id) is not None:
             return False  # the user has another one meanwhile: this one stays ended
         subscription.status = SubscriptionStatus.ACTIVE
-        subscription.cancelled_at = None
+        subscription.canceled_at = None
         return True
 
     @staticmethod
     def _reopen_add_on(add_on: AddOnSubscription, now: datetime) -> bool:
-        if add_on.status is not SubscriptionStatus.CANCELLED or not _running(
-            add_on.expires_at, now
-        ):
+        if add_on.status is not SubscriptionStatus.CANCELED or not _running(add_on.expires_at, now):
             return False
         if add_on.subscription.status is not SubscriptionStatus.ACTIVE:
             return False
         add_on.status = SubscriptionStatus.ACTIVE
-        add_on.cancelled_at = None
+        add_on.canceled_at = None
         return True
 
     def _purchases(self, invoice: Invoice) -> list[uuid.UUID]:

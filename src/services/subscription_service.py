@@ -56,8 +56,8 @@ class SubscriptionService:
             raise InvalidState(
                 "Only a pending subscription can be dropped.", code="subscription_not_pending"
             )
-        subscription.status = SubscriptionStatus.CANCELLED
-        subscription.cancelled_at = now
+        subscription.status = SubscriptionStatus.CANCELED
+        subscription.canceled_at = now
         return subscription
 
     def end_for_refund(self, subscription_id: uuid.UUID, now: datetime) -> None:
@@ -67,8 +67,8 @@ class SubscriptionService:
             SubscriptionStatus.PENDING,
             SubscriptionStatus.ACTIVE,
         ):
-            subscription.status = SubscriptionStatus.CANCELLED
-            subscription.cancelled_at = now
+            subscription.status = SubscriptionStatus.CANCELED
+            subscription.canceled_at = now
 
     def find_active(self, user_id: uuid.UUID) -> Subscription | None:
         subscription = self._subscriptions.find_open_for_user(user_id)

@@ -37,9 +37,9 @@ def test_cancelling_drops_every_pending_item_and_frees_the_plan_slot(
     assert response.status_code == 200
     assert response.get_json()["status"] == "cancelled"
     with app.app_context():
-        assert db.session.scalar(select(Subscription.status)) is SubscriptionStatus.CANCELLED
+        assert db.session.scalar(select(Subscription.status)) is SubscriptionStatus.CANCELED
         assert db.session.scalar(select(TokenBundlePurchase.status)) is PurchaseStatus.CANCELLED
-        assert db.session.scalar(select(AddOnSubscription.status)) is SubscriptionStatus.CANCELLED
+        assert db.session.scalar(select(AddOnSubscription.status)) is SubscriptionStatus.CANCELED
     api.checkout(user, plan_id=demo_catalog["starter-monthly"])
 
 

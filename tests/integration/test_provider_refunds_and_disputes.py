@@ -111,8 +111,8 @@ def test_a_full_refund_in_the_dashboard_takes_the_grants_back_once(
         InvoiceStatus.REFUNDED,
     )
     assert (after["subscription"], after["add_on"]) == (
-        SubscriptionStatus.CANCELLED,
-        SubscriptionStatus.CANCELLED,
+        SubscriptionStatus.CANCELED,
+        SubscriptionStatus.CANCELED,
     )
     assert api.balance(user)["balance"] == 0
     assert after["entries"] == 2  # the purchase and its one reversal
@@ -179,8 +179,8 @@ def test_a_dispute_takes_the_grants_back_and_a_won_dispute_gives_them_back(
     assert (during["payment"], during["invoice"], during["subscription"], during["add_on"]) == (
         PaymentStatus.DISPUTED,
         InvoiceStatus.REFUNDED,
-        SubscriptionStatus.CANCELLED,
-        SubscriptionStatus.CANCELLED,
+        SubscriptionStatus.CANCELED,
+        SubscriptionStatus.CANCELED,
     )
     assert api.balance(user)["balance"] == 0
 

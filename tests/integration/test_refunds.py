@@ -92,7 +92,7 @@ def test_a_full_refund_takes_back_tokens_subscription_and_add_ons(
     assert (body["tokens_reversed"], body["tokens_shortfall"]) == (100, 0)
     assert body["status"] == "succeeded"
     assert api.balance(user) == {"balance": 0, "total_purchased": 0, "total_spent": 0}
-    assert statuses(app) == (SubscriptionStatus.CANCELLED, SubscriptionStatus.CANCELLED)
+    assert statuses(app) == (SubscriptionStatus.CANCELED, SubscriptionStatus.CANCELED)
     with app.app_context():
         entry = db.session.scalar(
             select(TokenTransaction).order_by(TokenTransaction.sequence.desc())

@@ -15,7 +15,7 @@ USER = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
 NOW = datetime(2025, 1, 31, 12, 0, tzinfo=timezone.utc)
 FEB_28 = datetime(2025, 2, 28, 12, 0, tzinfo=timezone.utc)
 NEXT_JAN_31 = datetime(2026, 1, 31, 12, 0, tzinfo=timezone.utc)
-NOT_PENDING = [SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED]
+NOT_PENDING = [SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELED, SubscriptionStatus.EXPIRED]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_one_time_add_on_never_expires_even_under_an_expiring_parent(billing: Bi
 
 @pytest.mark.parametrize(
     "parent_status",
-    [SubscriptionStatus.PENDING, SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED],
+    [SubscriptionStatus.PENDING, SubscriptionStatus.CANCELED, SubscriptionStatus.EXPIRED],
 )
 def test_add_on_under_an_inactive_parent_is_add_on_parent_inactive(
     billing: Billing, parent_status: SubscriptionStatus

@@ -136,7 +136,7 @@ def test_plan_with_an_open_subscription_is_subscription_exists(
 
 
 def test_plan_after_a_cancelled_subscription_is_allowed(billing: Billing) -> None:
-    billing.subscription(USER, SubscriptionStatus.CANCELLED)
+    billing.subscription(USER, SubscriptionStatus.CANCELED)
 
     created = checkout(billing, plan_id=billing.plan().id).data.result
 

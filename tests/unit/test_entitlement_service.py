@@ -22,7 +22,7 @@ NOW = utc_now()
         pytest.param(SubscriptionStatus.ACTIVE, timedelta(0), False, id="expires-right-now"),
         pytest.param(SubscriptionStatus.ACTIVE, -timedelta(days=1), False, id="expired"),
         pytest.param(SubscriptionStatus.PENDING, None, False, id="pending"),
-        pytest.param(SubscriptionStatus.CANCELLED, None, False, id="cancelled"),
+        pytest.param(SubscriptionStatus.CANCELED, None, False, id="cancelled"),
     ],
 )
 def test_active_subscription_is_status_active_and_not_expired(

@@ -157,8 +157,8 @@ def test_apply_takes_back_what_is_left_per_purchase_and_ends_the_grants(
     assert {p.status for p in billing.purchases.rows.values()} == {PurchaseStatus.REFUNDED}
     [subscription] = billing.subscriptions.rows.values()
     [add_on] = billing.addon_subscriptions.rows.values()
-    assert (subscription.status, subscription.cancelled_at) == (SubscriptionStatus.CANCELLED, now)
-    assert (add_on.status, add_on.cancelled_at) == (SubscriptionStatus.CANCELLED, now)
+    assert (subscription.status, subscription.canceled_at) == (SubscriptionStatus.CANCELED, now)
+    assert (add_on.status, add_on.canceled_at) == (SubscriptionStatus.CANCELED, now)
 
 
 def test_refund_is_not_sent_to_the_provider_when_tokens_are_already_spent(
