@@ -47,6 +47,34 @@ class MalformedJson(ApiError):
     code = "malformed_json"
 
 
+class JsonTooDeep(ApiError):
+    """JSON nested deeper than the parser allows (src/json_provider.py)."""
+
+    status_code = 400
+    code = "json_too_deep"
+
+
+class DuplicateJsonKey(ApiError):
+    """One JSON object names the same key twice: refused, never "the last one wins"."""
+
+    status_code = 400
+    code = "duplicate_json_key"
+
+
+class InvalidCharacters(ApiError):
+    """A string with a control character or a lone surrogate, which text columns cannot take."""
+
+    status_code = 400
+    code = "invalid_characters"
+
+
+class MalformedSignatureHeader(ApiError):
+    """A webhook signature header that is not exactly ``t=<digits>,v1=<hex>[,v1=...]``."""
+
+    status_code = 400
+    code = "malformed_signature_header"
+
+
 class Unauthorized(ApiError):
     status_code = 401
     code = "unauthorized"
@@ -99,6 +127,12 @@ class AmountMismatch(Unprocessable):
     code = "amount_mismatch"
 
 
+class BalanceLimitExceeded(Unprocessable):
+    """A credit that would push a token balance past what its column can hold."""
+
+    code = "balance_limit_exceeded"
+
+
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "service_unavailable"
@@ -109,6 +143,17 @@ class ProviderError(ApiError):
 
     status_code = 502
     code = "provider_error"
+
+
+def recordable_failure(error: Exception) -> ApiError:
+    """What a failure may say where a client or an admin reads it (``payments.error_code`` and
+    ``error_message``): its own code and message if it is an ``ApiError``, otherwise a generic
+    ``internal_error`` -- never an exception's class name or text, which describe our code."""
+    if isinstance(error, ApiError):
+        return error
+    return ApiError(
+        "The payment could not be applied because of an internal error.", code="internal_error"
+    )
 
 
 def validation_failed(error: ValidationError) -> ApiError:
@@ -138,6 +183,10 @@ _DATABASE_TROUBLE: dict[str | None, tuple[str, str, int]] = {
 }
 
 
+# HTTP errors whose werkzeug name is not the code this API documents.
+_HTTP_CODES: dict[int, str] = {413: "payload_too_large"}
+
+
 def _json(status: int, body: dict[str, Any]) -> tuple[Response, int]:
     return jsonify(body), status
 
@@ -152,9 +201,17 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
-        code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
+        code = _HTTP_CODES.get(status) or (error.name or "error").lower().replace(" ", "_").replace(
+            "'", ""
+        )
         body = {"error": {"code": code, "message": error.description or error.name}}
-        return _json(status, body)
+        response, status = _json(status, body)
+        # werkzeug's own headers (``Allow`` on a 405) belong to the answer; only the JSON
+        # body is ours.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(OperationalError)
     def handle_database_trouble(error: OperationalError) -> tuple[Response, int]:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 MINOR_UNIT_EXPONENT = 2
 SUPPORTED_CURRENCIES: frozenset[str] = frozenset({"USD", "EUR", "GBP"})
 _QUANTUM = Decimal(1).scaleb(-MINOR_UNIT_EXPONENT)
-_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # ASCII digits only
 
 
 class MoneyError(ValueError):
@@ -69,7 +69,7 @@ def parse_amount(value: str | int | Decimal) -> Decimal:
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise MoneyError(f"Amounts must be decimal strings, ints or Decimals, not {value!r}.")
-    if isinstance(value, str) and not _DECIMAL_TEXT.match(value.strip()):
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
         raise MoneyError(f"{value!r} is not a decimal amount.")
     try:
         return quantize(Decimal(value.strip() if isinstance(value, str) else value))

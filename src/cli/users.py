@@ -1,4 +1,4 @@
-"""flask users create-admin EMAIL --password PASSWORD"""
+"""flask users create-admin EMAIL --password PASSWORD [--promote]"""
 
 import click
 from flask.cli import AppGroup
@@ -7,7 +7,7 @@ from dependency_injector.wiring import Provide, inject
 from src.container import Container
 from src.events.unit_of_work import SqlAlchemyUnitOfWork
 from src.schemas.auth import Credentials
-from src.services.user_service import UserService
+from src.services.user_service import AdminOutcome, PromotionRefused, UserService
 
 group = AppGroup("users", help="User accounts.")
 
@@ -19,14 +19,24 @@ group = AppGroup("users", help="User accounts.")
     envvar="ADMIN_PASSWORD",
     help="Needed to create a new admin (also read from ADMIN_PASSWORD); ignored on promotion.",
 )
+@click.option(
+    "--promote",
+    is_flag=True,
+    help="Make an existing non-admin account an admin (refused without it).",
+)
 @inject
 def create_admin(
     email: str,
     password: str | None,
+    promote: bool,
     users: UserService = Provide[Container.users.user_service],
     unit_of_work: SqlAlchemyUnitOfWork = Provide[Container.unit_of_work],
 ) -> None:
-    """Create an admin, or promote an existing user to admin."""
+    """Create an admin; idempotent for an existing admin (exit 0), so boots may run it.
+
+    An existing account that is not an admin is promoted only with ``--promote``; without it
+    the command refuses (exit 2) and changes nothing.
+    """
     normalized = email.strip().lower()
     if password is not None:
         # Same rules as the API's registration: a valid e-mail and at least 8 characters.
@@ -36,8 +46,15 @@ def create_admin(
             raise click.BadParameter(str(error).splitlines()[-1]) from error
     with unit_of_work as uow:
         try:
-            user, created = users.ensure_admin(normalized, password)
-        except ValueError as error:
+            user, outcome = users.ensure_admin(normalized, password, promote=promote)
+        except (PromotionRefused, ValueError) as error:
             raise click.UsageError(str(error)) from error
         uow.commit()
-    click.echo(f"{user.email} created as admin" if created else f"{user.email} is now an admin")
+    click.echo(f"{user.email} {_WORDING[outcome]}")
+
+
+_WORDING = {
+    AdminOutcome.CREATED: "created as admin",
+    AdminOutcome.PROMOTED: "is now an admin",
+    AdminOutcome.ALREADY_ADMIN: "is already an admin; nothing changed",
+}

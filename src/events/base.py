@@ -28,7 +28,16 @@ class DomainEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class Command(DomainEvent, Generic[ResultT_co]):
-    """A request to change state, handled by exactly one handler in one transaction."""
+    """A request to change state, handled by exactly one handler in one transaction.
+
+    ``retry_on_conflict``: the dispatcher may run the command again when PostgreSQL cut its
+    transaction short (serialization failure 40001, deadlock 40P01). That is safe only for
+    work with no effect outside the transaction, which is every command here: provider calls
+    happen between commands, never inside one, and notifications are published once, after
+    the commit. A command that ever gains an outside effect sets this to ``False``.
+    """
+
+    retry_on_conflict: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True)

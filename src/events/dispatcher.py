@@ -1,6 +1,8 @@
 """The in-process dispatcher: routes emit commands here; handlers run inside a unit of work."""
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -11,6 +13,13 @@ logger = logging.getLogger(__name__)
 ResultT = TypeVar("ResultT")
 
 ALL_NOTIFICATIONS = "*"
+# SQLSTATEs after which the same transaction, run again, may well succeed: nothing of it
+# was committed (serialization_failure, deadlock_detected).
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+MAX_ATTEMPTS = 3
+# The pause before attempt n+1 is uniform in [0, BACKOFF_SECONDS * n]: jitter, so the two
+# sides of a deadlock do not collide again in lockstep.
+BACKOFF_SECONDS = 0.05
 
 
 class UnitOfWork(Protocol):
@@ -23,6 +32,12 @@ class UnitOfWork(Protocol):
 
 HandlerFactory = Callable[[], IEventHandler[Any, Any]]
 ListenerFactory = Callable[[], IEventListener]
+
+
+def conflict_sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a database error wrapped by SQLAlchemy (``error.orig.pgcode``)."""
+    code = getattr(getattr(error, "orig", None), "pgcode", None)
+    return code if isinstance(code, str) else None
 
 
 class UnknownCommand(LookupError):
@@ -41,26 +56,54 @@ class EventDispatcher:
         unit_of_work: Callable[[], UnitOfWork],
         command_handlers: Mapping[str, HandlerFactory],
         listeners: Mapping[str, Sequence[ListenerFactory]],
+        max_attempts: int = MAX_ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._command_handlers = command_handlers
         self._listeners = listeners
+        self._max_attempts = max_attempts
+        self._sleep = sleep
 
     def emit(self, command: Command[ResultT]) -> EventResult[ResultT]:
-        """Handle ``command`` all-or-nothing; re-raise its error after recording the failure."""
+        """Handle ``command`` all-or-nothing; re-raise its error after recording the failure.
+
+        A transaction PostgreSQL aborted as a serialization failure or a deadlock victim is
+        run again, with a fresh handler, up to ``max_attempts`` in all (commands that allow
+        it: ``Command.retry_on_conflict``); the last error reaches the caller (503
+        ``database_conflict``). Only the final failure is recorded, and notifications are
+        published once, after the one commit.
+        """
         factory = self._command_handlers.get(command.name)
         if factory is None:
             raise UnknownCommand(f"No handler registered for {command.name!r}")
-        handler = factory()
-        try:
-            with self._unit_of_work() as uow:
-                result: EventResult[ResultT] = handler.handle(command)
-                uow.commit()
-        except Exception as error:
-            self._record_failure(handler, command, error)
-            raise
+        attempt = 1
+        while True:
+            handler = factory()
+            try:
+                with self._unit_of_work() as uow:
+                    result: EventResult[ResultT] = handler.handle(command)
+                    uow.commit()
+                break
+            except Exception as error:
+                if attempt < self._max_attempts and self._may_retry(command, error):
+                    logger.warning(
+                        "%s: attempt %d lost a conflict (%s); retrying",
+                        command.name,
+                        attempt,
+                        conflict_sqlstate(error),
+                    )
+                    self._sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
+                    attempt += 1
+                    continue
+                self._record_failure(handler, command, error)
+                raise
         self.publish(result.notifications)
         return result
+
+    @staticmethod
+    def _may_retry(command: Command[Any], error: Exception) -> bool:
+        return command.retry_on_conflict and conflict_sqlstate(error) in RETRYABLE_SQLSTATES
 
     def publish(self, notifications: Iterable[Notification]) -> None:
         """Deliver each notification to its listeners; a failing listener is only logged."""

@@ -10,6 +10,8 @@ from src.events.payment_events import PaymentFailedEvent
 from src.events.token_events import AutoReloadPaymentFailedEvent
 
 logger = logging.getLogger("billing.events")
+# Personal data never goes to the log; the user id beside it says who it was.
+PERSONAL_FIELDS = frozenset({"email"})
 
 
 class AuditLogListener(IEventListener):
@@ -19,7 +21,7 @@ class AuditLogListener(IEventListener):
         fields = {
             key: str(value)
             for key, value in dataclasses.asdict(event).items()
-            if key not in ("event_id", "occurred_at")
+            if key not in ("event_id", "occurred_at") and key not in PERSONAL_FIELDS
         }
         logger.info("%s %s", event.name, fields, extra={"event_id": str(event.event_id)})
 

@@ -3,7 +3,7 @@ provider: src/handlers/provider_refund_handlers.py.)"""
 
 import logging
 
-from src.errors import NotFound
+from src.errors import NotFound, recordable_failure
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import (
     PaymentCapturedEvent,
@@ -45,7 +45,7 @@ class PaymentCapturedHandler(IEventHandler[PaymentCapturedEvent, CaptureOutcome]
             request = self._request(event)
         except NotFound:
             return  # an admin's settlement of an invoice that does not exist: nothing to keep
-        self._capture.record_refusal(request, error)
+        self._capture.record_refusal(request, recordable_failure(error))
 
     def _request(self, event: PaymentCapturedEvent) -> CaptureRequest:
         """The claim; the admin path (no amount) settles the invoice's own total in full."""

@@ -7,6 +7,7 @@ through CaptureService with the same reference (the provider's payment id) under
 lock, so whichever comes second finds the invoice paid and credits nothing.
 """
 
+from src.errors import recordable_failure
 from src.events.base import EventResult, IEventHandler, Notification
 from src.events.payment_events import PaymentVerificationRequestedEvent
 from src.events.payment_results import VerifyOutcome
@@ -72,4 +73,4 @@ class RecordVerificationHandler(IEventHandler[PaymentVerificationReportedEvent, 
     def on_failure(self, event: PaymentVerificationReportedEvent, error: Exception) -> None:
         """A capture the check started and then refused (e.g. amount mismatch) is kept."""
         if self._request is not None:
-            self._capture.record_refusal(self._request, error)
+            self._capture.record_refusal(self._request, recordable_failure(error))

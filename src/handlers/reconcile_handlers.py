@@ -6,6 +6,7 @@ started or expired payments close, publish ``payment.failed`` (auto-reload bookk
 and leave their invoice payable. A payment that is no longer open is left as it is.
 """
 
+from src.errors import recordable_failure
 from src.events.base import EventResult, IEventHandler
 from src.events.payment_events import PaymentFailedEvent
 from src.events.reconcile_events import (
@@ -85,7 +86,7 @@ class ResolvePaymentHandler(IEventHandler[PaymentResolutionReportedEvent, Resolu
     def on_failure(self, event: PaymentResolutionReportedEvent, error: Exception) -> None:
         """A capture that was refused (e.g. amount mismatch) is kept, as the webhook's is."""
         if self._request is not None:
-            self._capture.record_refusal(self._request, error)
+            self._capture.record_refusal(self._request, recordable_failure(error))
 
     @staticmethod
     def _failed(payment: Payment, reason: str | None) -> PaymentFailedEvent:

@@ -33,6 +33,8 @@ class TokenHold(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("user_id", "reference"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        # The hold schema's bound (MAX_HOLD_AMOUNT), kept by the column too (0013).
+        CheckConstraint("amount <= 1000000", name="amount_max"),
         CheckConstraint("held_tokens >= 0", name="held_tokens_non_negative"),
         CheckConstraint(
             "settled_tokens >= 0 AND settled_tokens <= held_tokens",

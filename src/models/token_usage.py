@@ -32,6 +32,8 @@ class TokenUsage(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("user_id", "reference"),
         CheckConstraint("requested_amount > 0", name="requested_amount_positive"),
+        # The consume schema's bound (MAX_CONSUME_AMOUNT), kept by the column too (0013).
+        CheckConstraint("requested_amount <= 1000000", name="requested_amount_max"),
         CheckConstraint("charged_tokens >= 0", name="charged_tokens_non_negative"),
         CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
         Index("ix_token_usages_user_created", "user_id", "created_at"),

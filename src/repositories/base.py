@@ -53,6 +53,22 @@ def constraint_name(error: IntegrityError) -> str | None:
     return str(error.orig) if error.orig is not None else None
 
 
+def insert_unless_duplicate(session: SessionProxy, row: object) -> bool:
+    """Insert ``row`` in a savepoint; ``False`` only if a unique constraint refused it.
+
+    Any other integrity error (a foreign key, NOT NULL, a CHECK) is a bug or bad input, not a
+    duplicate: it propagates, so a webhook or a claim is never dropped as "already done".
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as error:
+        if not is_unique_violation(error):
+            raise
+        return False
+    return True
+
+
 @contextmanager
 def unique_violations_as_duplicates() -> Iterator[None]:
     """Turn an IntegrityError from a unique constraint into ``DuplicateRow``; others pass."""

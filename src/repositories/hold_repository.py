@@ -4,10 +4,9 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from src.models.token_hold import HoldStatus, TokenHold
-from src.repositories.base import SessionProxy, get_locked
+from src.repositories.base import SessionProxy, get_locked, insert_unless_duplicate
 
 
 class TokenHoldRepository:
@@ -28,12 +27,7 @@ class TokenHoldRepository:
     def try_claim(self, hold: TokenHold) -> bool:
         """Insert in a savepoint; ``False`` if the reference is taken (a concurrent retry waits
         for the first request's transaction, then loses)."""
-        try:
-            with self._session.begin_nested():
-                self._session.add(hold)
-        except IntegrityError:
-            return False
-        return True
+        return insert_unless_duplicate(self._session, hold)
 
     def lock_expired_open(self, as_of: datetime, limit: int) -> list[TokenHold]:
         """Open holds expired at ``as_of``, locked; rows a settle or release holds are skipped

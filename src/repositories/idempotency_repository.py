@@ -3,10 +3,9 @@
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from src.models.idempotency_key import IdempotencyKey
-from src.repositories.base import SessionProxy
+from src.repositories.base import SessionProxy, insert_unless_duplicate
 
 
 class IdempotencyKeyRepository:
@@ -26,9 +25,4 @@ class IdempotencyKeyRepository:
         transaction ends, so the loser sees the winner's committed row (and its response).
         The savepoint keeps our own transaction usable after the unique violation.
         """
-        try:
-            with self._session.begin_nested():
-                self._session.add(record)
-        except IntegrityError:
-            return False
-        return True
+        return insert_unless_duplicate(self._session, record)

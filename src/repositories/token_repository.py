@@ -5,13 +5,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import aliased
 
 from src.clock import utc_now
+from src.errors import BalanceLimitExceeded
 from src.models.token_hold import HoldStatus, TokenHold
 from src.models.token_ledger import TokenTransaction, UserTokenBalance
 from src.pagination import SequenceCursor
 from src.repositories.base import SessionProxy, unique_violations_as_duplicates
+
+NUMERIC_VALUE_OUT_OF_RANGE = "22003"
+INT32_MAX = 2_147_483_647  # the balance columns are PostgreSQL ``integer``
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,18 @@ class TokenRepository:
             .returning(UserTokenBalance.balance, UserTokenBalance.version, UserTokenBalance.held)
             .execution_options(synchronize_session=False)
         )
-        row = self._session.execute(statement).one_or_none()
+        try:
+            row = self._session.execute(statement).one_or_none()
+        except DataError as error:
+            # 22003: a total past the ``integer`` column's range. A clear 422 (an admin's
+            # adjustment or mark-paid), and for money a provider confirmed the capture's
+            # savepoint turns it into ``requires_refund``: never a 500.
+            if getattr(error.orig, "pgcode", None) != NUMERIC_VALUE_OUT_OF_RANGE:
+                raise
+            raise BalanceLimitExceeded(
+                "This change would take the token balance past its limit "
+                f"({INT32_MAX:,} tokens)."
+            ) from error
         return None if row is None else BalanceChange(balance=row[0], version=row[1], held=row[2])
 
     def open_balance(self, user_id: uuid.UUID) -> None:

@@ -3,10 +3,9 @@
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from src.models.token_usage import TokenUsage
-from src.repositories.base import SessionProxy, get_locked
+from src.repositories.base import SessionProxy, get_locked, insert_unless_duplicate
 
 
 class TokenUsageRepository:
@@ -27,9 +26,4 @@ class TokenUsageRepository:
     def try_claim(self, usage: TokenUsage) -> bool:
         """Insert in a savepoint; ``False`` if the reference is taken. A concurrent retry of the
         same reference waits here for the first request's transaction, then loses."""
-        try:
-            with self._session.begin_nested():
-                self._session.add(usage)
-        except IntegrityError:
-            return False
-        return True
+        return insert_unless_duplicate(self._session, usage)

@@ -1,9 +1,7 @@
 """Provider events already processed (idempotency for webhooks, in the database)."""
 
-from sqlalchemy.exc import IntegrityError
-
 from src.models.payment import WebhookEvent
-from src.repositories.base import SessionProxy
+from src.repositories.base import SessionProxy, insert_unless_duplicate
 
 
 class WebhookEventRepository:
@@ -16,11 +14,5 @@ class WebhookEventRepository:
         The row commits with the event's effects (same transaction), so a redelivery during
         processing waits on the unique key and then sees it; a failed processing leaves no row.
         """
-        try:
-            with self._session.begin_nested():
-                self._session.add(
-                    WebhookEvent(provider=provider, event_id=event_id, event_type=event_type)
-                )
-        except IntegrityError:
-            return False
-        return True
+        event = WebhookEvent(provider=provider, event_id=event_id, event_type=event_type)
+        return insert_unless_duplicate(self._session, event)

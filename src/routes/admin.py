@@ -90,7 +90,7 @@ def list_invoices(
 @bp.post("/invoices/<uuid:invoice_id>/mark-paid")
 @spec.validate(
     json=MarkPaidRequest,
-    resp=responses({"HTTP_200": CaptureResponse}, 401, 403, 404, 409, 502, 503),
+    resp=responses({"HTTP_200": CaptureResponse}, 401, 403, 404, 409, 422, 502, 503),
     tags=TAGS,
     security=BEARER,
 )
@@ -178,7 +178,7 @@ def refund_payment(
 @bp.post("/users/<uuid:user_id>/tokens/adjust")
 @spec.validate(
     json=AdjustTokensRequest,
-    resp=responses({"HTTP_200": AdjustTokensResponse}, 401, 403, 404, 409),
+    resp=responses({"HTTP_200": AdjustTokensResponse}, 401, 403, 404, 409, 422),
     tags=TAGS,
     security=BEARER,
 )

@@ -8,18 +8,20 @@ from pydantic import Field
 from src.events.hold_events import HoldOutcome
 from src.models.token_hold import HoldStatus
 from src.models.token_usage import UsageSource
-from src.schemas.common import RequestModel, ResponseModel
+from src.schemas.common import BodyInt, RequestModel, ResponseModel
 
 DEFAULT_HOLD_SECONDS = 900
 MAX_HOLD_SECONDS = 86_400
+# Also a CHECK on token_holds.amount (migration 0013): schema and column agree.
+MAX_HOLD_AMOUNT = 1_000_000
 
 
 class HoldRequest(RequestModel):
-    amount: int = Field(ge=1, le=1_000_000)
+    amount: BodyInt = Field(ge=1, le=MAX_HOLD_AMOUNT)
     reference: str = Field(
         min_length=1, max_length=255, description="Your id for the work; unique per user."
     )
-    expires_in: int = Field(
+    expires_in: BodyInt = Field(
         default=DEFAULT_HOLD_SECONDS,
         ge=1,
         le=MAX_HOLD_SECONDS,
@@ -28,7 +30,9 @@ class HoldRequest(RequestModel):
 
 
 class HoldSettleRequest(RequestModel):
-    amount: int = Field(ge=1, le=1_000_000, description="What the work cost: at most the hold.")
+    amount: BodyInt = Field(
+        ge=1, le=MAX_HOLD_AMOUNT, description="What the work cost: at most the hold."
+    )
 
 
 class HoldOut(ResponseModel):

@@ -16,7 +16,7 @@ from src.events.payment_results import (
 )
 from src.models.payment import Payment, PaymentStatus, RefundStatus
 from src.providers.base import PaymentMode
-from src.schemas.common import MoneyIn, MoneyOut, Page, RequestModel, ResponseModel
+from src.schemas.common import BodyBool, MoneyIn, MoneyOut, Page, RequestModel, ResponseModel
 
 # Provider names the generic webhook may not claim: they have paths of their own.
 RESERVED_PROVIDERS = frozenset({"manual", "stripe"})
@@ -71,7 +71,7 @@ class PaymentWebhookPayload(RequestModel):
 class MarkPaidRequest(RequestModel):
     payment_reference: str = Field(min_length=1, max_length=255)
     note: str | None = Field(default=None, max_length=1000)
-    force: bool = Field(
+    force: BodyBool = Field(
         default=False,
         description=(
             "With an open provider payment of the invoice: cancel it at the provider first "
@@ -234,7 +234,7 @@ class PaymentStatsOut(ResponseModel):
 
 class RefundRequest(RequestModel):
     amount: MoneyIn | None = None
-    force: bool = False
+    force: BodyBool = False
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -12,11 +12,14 @@ from src.events.token_results import (
 )
 from src.models.token_usage import UsageSource, UsageStatus
 from src.schemas.billing import SubscriptionOut
-from src.schemas.common import RequestModel, ResponseModel
+from src.schemas.common import INT32_MAX, BodyBool, BodyInt, RequestModel, ResponseModel
+
+# Also a CHECK on token_usages.requested_amount (migration 0013).
+MAX_CONSUME_AMOUNT = 1_000_000
 
 
 class ConsumeRequest(RequestModel):
-    amount: int = Field(ge=1, le=1_000_000)
+    amount: BodyInt = Field(ge=1, le=MAX_CONSUME_AMOUNT)
     reference: str = Field(
         min_length=1, max_length=255, description="Your id for the work; unique per user."
     )
@@ -67,8 +70,8 @@ class EntitlementOut(ResponseModel):
 
 
 class AutoReloadRequest(RequestModel):
-    enabled: bool
-    threshold: int = Field(ge=1, le=100)
+    enabled: BodyBool
+    threshold: BodyInt = Field(ge=1, le=100)
     bundle_id: uuid.UUID
 
 
@@ -91,7 +94,11 @@ class AutoReloadOut(ResponseModel):
 
 
 class AdjustTokensRequest(RequestModel):
-    amount: int = Field(description="Positive: a bonus. Negative: a correction.")
+    amount: BodyInt = Field(
+        ge=-INT32_MAX,
+        le=INT32_MAX,
+        description="Positive: a bonus. Negative: a correction. Within the balance's range.",
+    )
     reason: str = Field(min_length=1, max_length=255)
 
 

@@ -1,6 +1,7 @@
 """Accounts: registration, password checks, admin promotion."""
 
 import uuid
+from enum import StrEnum
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -12,6 +13,19 @@ from src.services.ports import PasswordHasherPort, UserRepositoryPort
 INVALID_CREDENTIALS = "invalid_credentials"
 # Providers that keep a customer per user, and the user column that remembers it.
 PROVIDER_CUSTOMER_COLUMNS = {"stripe": "stripe_customer_id"}
+
+
+class AdminOutcome(StrEnum):
+    """What ``ensure_admin`` did: the CLI words its answer (and its exit code) from it."""
+
+    CREATED = "created"
+    PROMOTED = "promoted"
+    ALREADY_ADMIN = "already_admin"
+
+
+class PromotionRefused(ValueError):
+    """An existing non-admin account named without ``promote``: nobody becomes an admin by
+    registering first with the e-mail a deployment's boot script will pass."""
 
 
 class UserService:
@@ -55,15 +69,26 @@ class UserService:
             user.password_hash = self._hasher.hash(password)
         return user
 
-    def ensure_admin(self, email: str, password: str | None) -> tuple[User, bool]:
-        """Promote an existing user, or create an admin (which needs a password).
+    def ensure_admin(
+        self, email: str, password: str | None, *, promote: bool = False
+    ) -> tuple[User, AdminOutcome]:
+        """Create an admin (which needs a password); an existing admin is left as it is.
 
-        Returns the user and whether it was created. An existing password is left alone.
+        An existing non-admin is promoted only with ``promote`` (``PromotionRefused``
+        otherwise): boot scripts run this on every start, and must never hand the admin role
+        to whoever self-registered that e-mail first. An existing password is left alone.
         """
         user = self._users.get_by_email(email)
         if user is not None:
+            if user.role is UserRole.ADMIN:
+                return user, AdminOutcome.ALREADY_ADMIN
+            if not promote:
+                raise PromotionRefused(
+                    "An account with this e-mail exists and is not an admin; "
+                    "pass --promote to make it one."
+                )
             user.role = UserRole.ADMIN
-            return user, False
+            return user, AdminOutcome.PROMOTED
         if not password:
             raise ValueError("A password is needed to create a new admin.")
         admin = User(
@@ -72,7 +97,7 @@ class UserService:
             role=UserRole.ADMIN,
             trial_remaining=self._trial_credits,
         )
-        return self._users.add(admin), True
+        return self._users.add(admin), AdminOutcome.CREATED
 
     def get(self, user_id: uuid.UUID) -> User:
         user = self._users.get(user_id)

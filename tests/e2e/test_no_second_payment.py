@@ -46,7 +46,9 @@ def paid_at_stripe(
 def admin_of(app: BillingApp, client: FlaskClient) -> RegisteredUser:
     api = ApiClient(client)
     registered = api.register()
-    result = app.test_cli_runner().invoke(args=["users", "create-admin", registered.email])
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", registered.email, "--promote"]
+    )
     assert result.exit_code == 0, result.output
     return api.login(registered.email)
 

@@ -68,7 +68,9 @@ def client(app: BillingApp) -> FlaskClient:
 def admin(app: BillingApp, client: FlaskClient) -> RegisteredUser:
     api = ApiClient(client)
     registered = api.register()
-    result = app.test_cli_runner().invoke(args=["users", "create-admin", registered.email])
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", registered.email, "--promote"]
+    )
     assert result.exit_code == 0, result.output
     return api.login(registered.email)
 

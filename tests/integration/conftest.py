@@ -38,7 +38,7 @@ def user(api: ApiClient) -> RegisteredUser:
 def admin(api: ApiClient, runner: FlaskCliRunner) -> RegisteredUser:
     """A user promoted with `flask users create-admin` (token issued after promotion)."""
     registered = api.register()
-    result = runner.invoke(args=["users", "create-admin", registered.email])
+    result = runner.invoke(args=["users", "create-admin", registered.email, "--promote"])
     assert result.exit_code == 0, result.output
     return api.login(registered.email)
 

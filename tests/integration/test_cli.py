@@ -60,7 +60,7 @@ def test_create_admin_promotes_an_existing_user(
     app: BillingApp, runner: FlaskCliRunner, api: ApiClient
 ) -> None:
     user = api.register()
-    result = runner.invoke(args=["users", "create-admin", user.email])
+    result = runner.invoke(args=["users", "create-admin", user.email, "--promote"])
     assert result.exit_code == 0, result.output
     assert "is now an admin" in result.output
     assert role_of(app, user.email) is UserRole.ADMIN

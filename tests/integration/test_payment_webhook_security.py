@@ -40,8 +40,11 @@ def test_a_wrong_secret_is_refused_and_changes_nothing(
 def test_a_missing_or_garbled_header_is_refused(
     client: FlaskClient, invoice: dict[str, Any]
 ) -> None:
-    for header in ("", "v1=abc", "t=notanumber,v1=abc", "t=1700000000", "nonsense"):
-        assert_refused(post_webhook(client, capture_payload(invoice), header=header))
+    assert_refused(post_webhook(client, capture_payload(invoice), header=""))
+    for header in ("v1=abc", "t=notanumber,v1=abc", "t=1700000000", "nonsense"):
+        response = post_webhook(client, capture_payload(invoice), header=header)
+        assert response.status_code == 400
+        assert response.get_json()["error"]["code"] == "malformed_signature_header"
     no_header = client.post("/api/v1/webhooks/payment", json=capture_payload(invoice))
     assert_refused(no_header)
 

@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 
 from src.errors import Conflict, Forbidden, NotFound, Unauthorized
 from src.models.user import User, UserRole
-from src.services.user_service import UserService
+from src.services.user_service import AdminOutcome, UserService
 from tests.unit.fakes import FakeUserRepository
 
 PASSWORD = "correct horse battery staple"
@@ -138,9 +138,9 @@ def test_authenticate_keeps_a_current_hash(service: UserService) -> None:
 
 
 def test_ensure_admin_creates_an_admin(service: UserService, hasher: PasswordHasher) -> None:
-    admin, created = service.ensure_admin("root@example.com", PASSWORD)
+    admin, outcome = service.ensure_admin("root@example.com", PASSWORD)
 
-    assert created is True
+    assert outcome is AdminOutcome.CREATED
     assert admin.role is UserRole.ADMIN
     assert admin.is_admin
     assert hasher.verify(admin.password_hash, PASSWORD)
@@ -152,9 +152,9 @@ def test_ensure_admin_promotes_an_existing_user_and_keeps_the_password(
     user = service.register("ada@example.com", PASSWORD)
     original_hash = user.password_hash
 
-    admin, created = service.ensure_admin("ada@example.com", "a new password")
+    admin, outcome = service.ensure_admin("ada@example.com", "a new password", promote=True)
 
-    assert created is False
+    assert outcome is AdminOutcome.PROMOTED
     assert admin is user
     assert user.role is UserRole.ADMIN
     assert user.password_hash == original_hash
@@ -226,6 +226,6 @@ def test_a_created_admin_gets_the_trial_credits_and_a_promoted_user_keeps_hers(
     user.trial_remaining = 1
 
     admin, _ = service.ensure_admin("root@example.com", PASSWORD)
-    promoted, _ = service.ensure_admin("ada@example.com", None)
+    promoted, _ = service.ensure_admin("ada@example.com", None, promote=True)
 
     assert (admin.trial_remaining, promoted.trial_remaining) == (3, 1)

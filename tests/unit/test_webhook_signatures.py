@@ -7,7 +7,7 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from src.errors import ServiceUnavailable, Unauthorized
+from src.errors import MalformedSignatureHeader, ServiceUnavailable, Unauthorized
 from src.webhook_signatures import SignedPayloadVerifier
 
 SECRET = "whsec_unit_test_secret"
@@ -78,11 +78,20 @@ def test_signature_for_another_timestamp_is_invalid(verifier: SignedPayloadVerif
     refused(verifier, BODY, header(t, sign(t - 1)))
 
 
+def malformed(verifier: SignedPayloadVerifier, body: bytes, value: str) -> None:
+    with pytest.raises(MalformedSignatureHeader) as caught:
+        verifier.verify(body, value)
+    assert (caught.value.status_code, caught.value.code) == (400, "malformed_signature_header")
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_missing_header_is_invalid(verifier: SignedPayloadVerifier, value: str | None) -> None:
+    refused(verifier, BODY, value)
+
+
 @pytest.mark.parametrize(
     "value",
     [
-        None,
-        "",
         "garbage",
         "t=,v1=",
         "t=soon,v1=" + "0" * 64,
@@ -91,16 +100,14 @@ def test_signature_for_another_timestamp_is_invalid(verifier: SignedPayloadVerif
         "t=1700000000,v0=" + "0" * 64,
     ],
 )
-def test_missing_or_garbled_header_is_invalid(
-    verifier: SignedPayloadVerifier, value: str | None
-) -> None:
-    refused(verifier, BODY, value)
+def test_garbled_header_is_malformed(verifier: SignedPayloadVerifier, value: str) -> None:
+    malformed(verifier, BODY, value)
 
 
-def test_header_without_timestamp_but_valid_looking_v1_is_invalid(
+def test_header_without_timestamp_but_valid_looking_v1_is_malformed(
     verifier: SignedPayloadVerifier,
 ) -> None:
-    refused(verifier, BODY, f"v1={sign(now())}")
+    malformed(verifier, BODY, f"v1={sign(now())}")
 
 
 def test_timestamp_older_than_the_tolerance_is_invalid(verifier: SignedPayloadVerifier) -> None:
@@ -131,13 +138,13 @@ def test_timestamp_at_the_edge_of_the_future_tolerance_is_accepted(
     verifier.verify(BODY, header(t, sign(t)), now=t - TOLERANCE)
 
 
-def test_future_timestamp_is_invalid_even_with_a_second_current_timestamp_appended(
+def test_future_timestamp_is_refused_even_with_a_second_current_timestamp_appended(
     verifier: SignedPayloadVerifier,
 ) -> None:
     t = now()
     future = t + TOLERANCE + 3600
 
-    refused(verifier, BODY, f"{header(future, sign(future))},t={t}")
+    malformed(verifier, BODY, f"{header(future, sign(future))},t={t}")
 
 
 @pytest.mark.parametrize("signed", ["raw-bytes", "lossy-decoding"])
