@@ -24,6 +24,10 @@ AppEnv = Literal["development", "testing", "production"]
 EMBEDDED_DATA_DIRECTORY = "pgdata"
 
 
+# RFC 7518 section 3.2: an HS256 key must be at least as long as the hash (32 bytes).
+MIN_JWT_SECRET_BYTES = 32
+
+
 class Settings(BaseSettings):
     """Typed view of the environment; unknown variables are ignored."""
 
@@ -47,6 +51,14 @@ class Settings(BaseSettings):
     # Money a provider confirmed that its invoice could not take (requires_refund) is
     # refunded in full by a job; false: it waits for an admin.
     AUTO_REFUND_UNAPPLIED: bool = True
+    # Dunning: days after a renewal's first failed charge on which it is retried ("1,3,5");
+    # after the last retry fails the subscription is canceled.
+    DUNNING_RETRY_DAYS: str = "1,3,5"
+    # Access while past due: "until_last_retry" (keep it until dunning gives up), "none", or
+    # a number of days after the period ended.
+    DUNNING_GRACE: str = "until_last_retry"
+    # A checkout invoice left unpaid this long expires, with what it would have bought.
+    INVOICE_EXPIRY_DAYS: int = Field(default=7, ge=1, le=365)
     # Where Stripe Checkout sends the customer back (the frontend's pages).
     CHECKOUT_SUCCESS_URL: str = (
         "http://127.0.0.1:5000/checkout/success?session_id={CHECKOUT_SESSION_ID}"
@@ -80,6 +92,9 @@ class Settings(BaseSettings):
     IDEMPOTENCY_KEY_RETENTION_HOURS: int = Field(default=24, ge=1)
     WEBHOOK_EVENT_RETENTION_DAYS: int = Field(default=30, ge=1)
     LOG_LEVEL: str = "INFO"
+    # The largest request body read (bytes); larger is a JSON 413 ``payload_too_large``
+    # before anything parses it. No request of this API comes near 1 MiB.
+    MAX_CONTENT_LENGTH: int = Field(default=1024 * 1024, ge=1024)
     # Rate limits (Flask-Limiter). Storage: a redis:// URI shares the counters between workers
     # and hosts; unset: in memory, per process. Each limit is a Flask-Limiter string
     # ("10/minute", "100/hour;1000/day").
@@ -92,6 +107,22 @@ class Settings(BaseSettings):
     RATELIMIT_PAYMENTS: str = "20/minute"
     # Per API key, shared by every write under /api/v1/service/ (consume, holds, releases).
     RATELIMIT_SERVICE: str = "600/minute"
+
+    @field_validator("DUNNING_RETRY_DAYS")
+    @classmethod
+    def _retry_days(cls, value: str) -> str:
+        from src.services.dunning_policy import parse_retry_days
+
+        parse_retry_days(value)
+        return value
+
+    @field_validator("DUNNING_GRACE")
+    @classmethod
+    def _grace(cls, value: str) -> str:
+        from src.services.dunning_policy import parse_grace
+
+        parse_grace(value)
+        return value
 
     @field_validator(
         "RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_PAYMENTS", "RATELIMIT_SERVICE"
@@ -140,7 +171,18 @@ class Settings(BaseSettings):
         """Return a secret, or a random one outside production (tokens then die on restart)."""
         value: SecretStr | None = getattr(self, name)
         if value is not None and value.get_secret_value():
-            return value.get_secret_value()
+            secret = value.get_secret_value()
+            if (
+                name == "JWT_SECRET_KEY"
+                and self.APP_ENV == "production"
+                and len(secret.encode()) < MIN_JWT_SECRET_BYTES
+            ):
+                # HS256 with a short secret can be brute-forced offline from one token.
+                raise RuntimeError(
+                    f"JWT_SECRET_KEY must be at least {MIN_JWT_SECRET_BYTES} bytes in production "
+                    "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+                )
+            return secret
         if self.APP_ENV == "production":
             raise RuntimeError(
                 f"{name} is not set. Set it in the environment (see .env.example), "
@@ -160,6 +202,7 @@ class Settings(BaseSettings):
             "SECRET_KEY": secret_key,
             "JWT_SECRET_KEY": jwt_secret_key,
             "JWT_ACCESS_TOKEN_EXPIRES": self.JWT_ACCESS_TOKEN_MINUTES * 60,
+            "MAX_CONTENT_LENGTH": self.MAX_CONTENT_LENGTH,
             "SQLALCHEMY_DATABASE_URI": uri,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri, self),
             "SQLALCHEMY_TRACK_MODIFICATIONS": False,

@@ -23,6 +23,7 @@ from src.containers.auto_reload import AutoReloadContainer
 from src.containers.billing import BillingContainer
 from src.containers.catalog import CatalogContainer
 from src.containers.jobs import JobsContainer
+from src.containers.lifecycle import LifecycleContainer
 from src.containers.payment_processes import PaymentProcessesContainer
 from src.containers.payments import PaymentsContainer
 from src.containers.provider_reports import ProviderReportsContainer
@@ -36,12 +37,15 @@ from src.faults import NoFaults
 from src.handlers.listeners import AuditLogListener, AutoReloadListener
 from src.intents.auto_reload import AutoReloadProcess
 from src.intents.invoice_cancel import InvoiceCancelProcess
+from src.intents.invoice_expiry import InvoiceExpiryProcess
 from src.intents.mark_paid import MarkPaidProcess
 from src.intents.payment_start import PaymentStartProcess
 from src.intents.payment_method import PaymentMethodSetupProcess
 from src.intents.payment_verify import PaymentVerifyProcess
 from src.intents.provider_reports import ProviderReportProcess
 from src.intents.refund import RefundProcess
+from src.intents.renewals import RenewalProcess
+from src.intents.subscription_charge import SubscriptionChargeProcess
 from src.intents.reconcile import ExpiryProcess, JanitorProcess, PaymentResolver
 from src.repositories.health_repository import HealthRepository
 
@@ -66,7 +70,9 @@ class Container(containers.DeclarativeContainer):
     jobs = providers.Container(JobsContainer, session=session, database_url=database_url)
     users = providers.Container(UsersContainer, settings=settings, session=session)
     catalog = providers.Container(CatalogContainer, session=session)
-    billing = providers.Container(BillingContainer, session=session, catalog=catalog)
+    billing = providers.Container(
+        BillingContainer, settings=settings, session=session, catalog=catalog
+    )
     tokens = providers.Container(
         TokensContainer,
         session=session,
@@ -106,6 +112,14 @@ class Container(containers.DeclarativeContainer):
     refunds = providers.Container(
         RefundsContainer, settings=settings, billing=billing, payments=payments, jobs=jobs
     )
+    lifecycle = providers.Container(
+        LifecycleContainer,
+        settings=settings,
+        users=users,
+        catalog=catalog,
+        billing=billing,
+        payments=payments,
+    )
     payment_processes = providers.Container(
         PaymentProcessesContainer,
         settings=settings,
@@ -120,8 +134,19 @@ class Container(containers.DeclarativeContainer):
         {
             "user.registration_requested": users.register_user_handler.provider,
             "user.login_requested": users.login_handler.provider,
-            "checkout.requested": billing.checkout_handler.provider,
+            "checkout.requested": lifecycle.checkout_handler.provider,
+            "subscriptions.due_listed": lifecycle.list_due_handler.provider,
+            "subscription.renewal_requested": lifecycle.renew_handler.provider,
+            "subscription.retry_requested": lifecycle.retry_handler.provider,
+            "subscription.charge_planned": lifecycle.plan_charge_handler.provider,
+            "subscription.charge_intent_requested": lifecycle.open_charge_handler.provider,
+            "subscription.charge_outcome_reported": lifecycle.record_charge_handler.provider,
+            "subscription.cancel_requested": lifecycle.cancel_handler.provider,
+            "subscription.resume_requested": lifecycle.resume_handler.provider,
+            "subscription.change_requested": lifecycle.change_handler.provider,
             "invoice.cancellation_requested": payment_processes.cancel_invoice_handler.provider,
+            "invoices.abandoned_listed": payment_processes.list_abandoned_invoices_handler.provider,
+            "invoice.expiry_requested": payment_processes.expire_invoice_handler.provider,
             "invoice.mark_paid_checked": payment_processes.check_mark_paid_handler.provider,
             "payment.captured": payments.payment_captured_handler.provider,
             "payment.failure_reported": payments.payment_failure_handler.provider,
@@ -207,6 +232,17 @@ class Container(containers.DeclarativeContainer):
         payment_providers=payments.payment_providers,
         fault_points=fault_points,
     )
+    subscription_charge_process = providers.Factory(
+        SubscriptionChargeProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+        fault_points=fault_points,
+    )
+    renewal_process = providers.Factory(
+        RenewalProcess,
+        dispatcher_factory=dispatcher.provider,
+        charge_process=subscription_charge_process,
+    )
     payment_start_process = providers.Factory(
         PaymentStartProcess,
         dispatcher_factory=dispatcher.provider,
@@ -217,6 +253,12 @@ class Container(containers.DeclarativeContainer):
         InvoiceCancelProcess,
         dispatcher_factory=dispatcher.provider,
         payment_providers=payments.payment_providers,
+    )
+    invoice_expiry_process = providers.Factory(
+        InvoiceExpiryProcess,
+        dispatcher_factory=dispatcher.provider,
+        payment_providers=payments.payment_providers,
+        fault_points=fault_points,
     )
     mark_paid_process = providers.Factory(
         MarkPaidProcess,

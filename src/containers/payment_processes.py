@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from src.config import Settings
 from src.handlers.invoice_handlers import CancelInvoiceHandler
+from src.handlers.invoice_expiry_handlers import ExpireInvoiceHandler, ListAbandonedInvoicesHandler
 from src.handlers.mark_paid_handlers import CheckMarkPaidHandler
 from src.handlers.payment_start_handlers import (
     LeaseUnstartedPaymentHandler,
@@ -57,6 +58,19 @@ class PaymentProcessesContainer(containers.DeclarativeContainer):
     # Cancel an invoice
     cancel_invoice_handler = providers.Factory(
         CancelInvoiceHandler,
+        invoice_service=billing.invoice_service,
+        subscription_service=billing.subscription_service,
+        token_bundle_service=catalog.token_bundle_service,
+        add_on_service=catalog.add_on_service,
+        payment_service=payments.payment_service,
+    )
+
+    # Expire an abandoned checkout invoice (src/intents/invoice_expiry.py)
+    list_abandoned_invoices_handler = providers.Factory(
+        ListAbandonedInvoicesHandler, invoice_service=billing.invoice_service
+    )
+    expire_invoice_handler = providers.Factory(
+        ExpireInvoiceHandler,
         invoice_service=billing.invoice_service,
         subscription_service=billing.subscription_service,
         token_bundle_service=catalog.token_bundle_service,

@@ -50,6 +50,7 @@ class TokensContainer(containers.DeclarativeContainer):
         subscriptions=billing.subscription_repository,
         users=users.user_repository,
         tokens=token_repository,
+        policy=billing.dunning_policy,
     )
     usage_service = providers.Factory(
         UsageService,

@@ -28,6 +28,9 @@ class SubscriptionSnapshot:
     starts_at: datetime | None
     expires_at: datetime | None
     created_at: datetime
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    trial_ends_at: datetime | None = None
 
     @classmethod
     def of(cls, subscription: Subscription) -> "SubscriptionSnapshot":
@@ -40,6 +43,9 @@ class SubscriptionSnapshot:
             starts_at=subscription.starts_at,
             expires_at=subscription.expires_at,
             created_at=subscription.created_at,
+            current_period_start=subscription.current_period_start,
+            current_period_end=subscription.current_period_end,
+            trial_ends_at=subscription.trial_ends_at,
         )
 
 

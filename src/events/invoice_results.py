@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from src.models.invoice import Invoice, InvoiceLineItem, InvoiceStatus, LineItemType
+from src.models.invoice import Invoice, InvoiceKind, InvoiceLineItem, InvoiceStatus, LineItemType
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ class InvoiceSnapshot:
     created_at: datetime
     paid_at: datetime | None
     line_items: tuple[LineItemSnapshot, ...]
+    kind: InvoiceKind = InvoiceKind.PURCHASE
+    subscription_id: uuid.UUID | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
 
     @classmethod
     def of(cls, invoice: Invoice) -> "InvoiceSnapshot":
@@ -59,4 +63,8 @@ class InvoiceSnapshot:
             created_at=invoice.created_at,
             paid_at=invoice.paid_at,
             line_items=tuple(LineItemSnapshot.of(line) for line in invoice.line_items),
+            kind=invoice.kind,
+            subscription_id=invoice.subscription_id,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
         )

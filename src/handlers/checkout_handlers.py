@@ -1,8 +1,11 @@
 """checkout.requested → PENDING subscription, purchases, add-ons and one invoice."""
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
+from src.clock import utc_now
 from src.errors import ValidationFailed
 from src.events.base import EventResult, IEventHandler, Notification
 from src.events.checkout_events import (
@@ -21,7 +24,7 @@ from src.events.checkout_results import (
 )
 from src.events.invoice_results import InvoiceSnapshot
 from src.models.addon import AddOn
-from src.models.invoice import LineItemType
+from src.models.invoice import Invoice, LineItemType
 from src.models.plan import Plan
 from src.models.token_bundle import TokenBundle
 from src.services.addon_service import AddOnService
@@ -33,6 +36,9 @@ from src.services.token_bundle_service import TokenBundleService
 
 IDEMPOTENCY_SCOPE = "POST /api/v1/user/checkout"
 CREATED = 201
+# Settles an invoice with nothing to pay (a trial alone) at once, in the checkout's
+# transaction, through the same capture as any payment; answers its notifications.
+FreeSettlement = Callable[[Invoice], list[Notification]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,9 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
         add_on_service: AddOnService,
         invoice_service: InvoiceService,
         idempotency_service: IdempotencyService,
+        settle_free: FreeSettlement | None = None,
     ) -> None:
+        self._settle_free = settle_free
         self._plans = plan_service
         self._subscriptions = subscription_service
         self._bundles = token_bundle_service
@@ -80,30 +88,41 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
                 return EventResult(CheckoutOutcome(result=replayed, replayed=True))
 
         order = self._validate(event)
+        now = utc_now()
+        notifications: list[Notification] = []
         subscription = None
         if order.plan is not None:
-            subscription = self._subscriptions.create_pending(event.user_id, order.plan)
+            subscription, lapsed = self._subscriptions.create_pending(
+                event.user_id, order.plan, now
+            )
+            notifications.extend(lapsed)
         purchases = [
             self._bundles.create_purchase(event.user_id, bundle, quantity)
             for bundle, quantity in order.bundles
         ]
         parent = subscription
         if order.add_ons and parent is None:
-            parent = self._subscriptions.find_active(event.user_id)
+            parent = self._subscriptions.find_open(event.user_id)
         addon_subscriptions = [
-            self._add_ons.create_subscription(event.user_id, add_on, parent)
+            self._add_ons.create_subscription(
+                event.user_id, add_on, parent, now, parent_in_checkout=subscription is not None
+            )
             for add_on in order.add_ons
         ]
 
         drafts: list[LineItemDraft] = []
         if subscription is not None and order.plan is not None:
+            trial = subscription.trial_ends_at is not None
+            description = f"{order.plan.name} ({order.plan.billing_period.value})"
+            if trial:
+                description += f", {order.plan.trial_days}-day trial"
             drafts.append(
                 LineItemDraft(
                     item_type=LineItemType.SUBSCRIPTION,
                     item_id=subscription.id,
-                    description=f"{order.plan.name} ({order.plan.billing_period.value})",
+                    description=description,
                     quantity=1,
-                    unit_price=order.plan.price,
+                    unit_price=Decimal("0.00") if trial else order.plan.price,
                     currency=order.plan.currency,
                 )
             )
@@ -131,6 +150,9 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
                 )
             )
         invoice = self._invoices.create_invoice(event.user_id, drafts)
+        settled: list[Notification] = []
+        if invoice.total_amount == 0 and self._settle_free is not None:
+            settled = self._settle_free(invoice)
 
         result = CheckoutResult(
             subscription=SubscriptionSnapshot.of(subscription) if subscription else None,
@@ -140,7 +162,6 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
         )
         if claim is not None:
             self._idempotency.complete(claim, CREATED, stored_form(result))
-        notifications: list[Notification] = []
         if subscription is not None:
             notifications.append(
                 SubscriptionCreatedEvent(
@@ -159,6 +180,7 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
                 currency=invoice.currency,
             )
         )
+        notifications.extend(settled)
         return EventResult(CheckoutOutcome(result=result), tuple(notifications))
 
     def _validate(self, event: CheckoutRequestedEvent) -> _Order:

@@ -3,7 +3,7 @@
 One table serves both ways of running it: the worker's periodic tasks (procrastinate defers
 one job per cron tick, once across all workers) and ``flask billing run-due --now T``, which
 runs every row synchronously as of ``T``. A row runs one command, or one process (a command,
-provider calls with no transaction open, commands). Later lifecycle work adds rows here.
+provider calls with no transaction open, commands).
 """
 
 from collections.abc import Callable
@@ -36,8 +36,17 @@ def _janitor(container: "Container", as_of: datetime) -> Any:
     return container.janitor_process().run(as_of)
 
 
+def _expire_abandoned_invoices(container: "Container", as_of: datetime) -> Any:
+    days = container.settings().INVOICE_EXPIRY_DAYS
+    return container.invoice_expiry_process().run(as_of, days)
+
+
 def _release_expired_holds(container: "Container", as_of: datetime) -> Any:
     return container.dispatcher().emit(ExpiredHoldsReleaseRequestedEvent(as_of=as_of)).data
+
+
+def _renew_subscriptions(container: "Container", as_of: datetime) -> Any:
+    return container.renewal_process().run(as_of)
 
 
 def _retention(container: "Container", as_of: datetime) -> Any:
@@ -53,6 +62,8 @@ def _retention(container: "Container", as_of: datetime) -> Any:
 SCHEDULE: tuple[DueWork, ...] = (
     DueWork(name="payments.expire", cron="* * * * *", run=_expire),
     DueWork(name="payments.janitor", cron="*/5 * * * *", run=_janitor),
+    DueWork(name="subscriptions.renew", cron="* * * * *", run=_renew_subscriptions),
+    DueWork(name="invoices.expire_abandoned", cron="*/10 * * * *", run=_expire_abandoned_invoices),
     DueWork(name="tokens.release_expired_holds", cron="* * * * *", run=_release_expired_holds),
     DueWork(name="maintenance.retention", cron="17 3 * * *", run=_retention),
 )

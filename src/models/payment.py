@@ -72,6 +72,9 @@ ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 OPEN_PAYMENT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
 # The method of an auto-reload's payment: charged off-session to the saved card.
 OFF_SESSION = "off_session"
+# The method of a renewal's or an upgrade's payment: its invoice charged off-session to the
+# saved card (not OFF_SESSION: that one is limited to one in flight per user, for reloads).
+SAVED_CARD = "saved_card"
 
 
 class RefundStatus(StrEnum):

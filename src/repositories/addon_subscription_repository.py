@@ -28,6 +28,19 @@ class AddOnSubscriptionRepository:
         )
         return self._session.scalar(query)
 
+    def list_for_subscription(
+        self, subscription_id: uuid.UUID, *, for_update: bool = False
+    ) -> list[AddOnSubscription]:
+        """The add-ons bought under one subscription, oldest first (locked when asked)."""
+        query = (
+            select(AddOnSubscription)
+            .where(AddOnSubscription.subscription_id == subscription_id)
+            .order_by(AddOnSubscription.created_at, AddOnSubscription.id)
+        )
+        if for_update:
+            query = query.with_for_update(of=AddOnSubscription)
+        return list(self._session.scalars(query).unique())
+
     def add(self, addon_subscription: AddOnSubscription) -> AddOnSubscription:
         with unique_violations_as_duplicates():
             self._session.add(addon_subscription)

@@ -4,7 +4,9 @@ import uuid
 
 from sqlalchemy import select, text
 
-from src.models.invoice import Invoice, InvoiceStatus
+from datetime import datetime
+
+from src.models.invoice import Invoice, InvoiceKind, InvoiceStatus
 from src.pagination import Cursor, PageResult
 from src.repositories.base import SessionProxy, get_locked, unique_violations_as_duplicates
 from src.repositories.pagination import newest_first_page
@@ -41,6 +43,44 @@ class InvoiceRepository:
         if status is not None:
             query = query.where(Invoice.status == status)
         return newest_first_page(self._session, query, Invoice.created_at, Invoice.id, limit, after)
+
+    def find_renewal(self, subscription_id: uuid.UUID, period_start: datetime) -> Invoice | None:
+        query = select(Invoice).where(
+            Invoice.kind == InvoiceKind.RENEWAL,
+            Invoice.subscription_id == subscription_id,
+            Invoice.period_start == period_start,
+        )
+        return self._session.scalar(query)
+
+    def open_for_subscription(self, subscription_id: uuid.UUID) -> list[Invoice]:
+        """The subscription's pending renewal and proration invoices, oldest first."""
+        query = (
+            select(Invoice)
+            .where(
+                Invoice.subscription_id == subscription_id,
+                Invoice.kind != InvoiceKind.PURCHASE,
+                Invoice.status == InvoiceStatus.PENDING,
+            )
+            .order_by(Invoice.created_at, Invoice.id)
+        )
+        return list(self._session.scalars(query))
+
+    def abandoned_before(self, created_before: datetime, limit: int) -> list[uuid.UUID]:
+        """Pending checkout invoices created at or before ``created_before``, oldest first.
+
+        Only ``kind = purchase``: renewal and proration invoices follow dunning instead. The
+        ``(status, created_at)`` index finds them without reading paid history."""
+        query = (
+            select(Invoice.id)
+            .where(
+                Invoice.status == InvoiceStatus.PENDING,
+                Invoice.kind == InvoiceKind.PURCHASE,
+                Invoice.created_at <= created_before,
+            )
+            .order_by(Invoice.created_at, Invoice.id)
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))
 
     def next_number(self) -> int:
         """The next invoice number.

@@ -19,6 +19,7 @@ from src.routes import (
     webhooks,
 )
 from src.routes import holds  # noqa: F401  (adds the hold routes to service.bp)
+from src.routes import subscriptions  # noqa: F401  (adds its routes to user.bp and admin.bp)
 
 JSON_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Webhooks verify a signature over the raw bytes before anything parses the body.

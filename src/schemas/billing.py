@@ -21,7 +21,13 @@ class SubscriptionOut(ResponseModel):
     billing_period: BillingPeriod
     status: SubscriptionStatus
     starts_at: datetime | None
+    # The end of the current period (the same instant as ``current_period_end``).
     expires_at: datetime | None
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    # Set when the plan's trial was granted: the subscription starts ``trialing`` once the
+    # invoice is paid (at once when there is nothing else to pay).
+    trial_ends_at: datetime | None = None
     created_at: datetime
 
     @classmethod
@@ -39,6 +45,9 @@ class SubscriptionOut(ResponseModel):
             status=subscription.status,
             starts_at=subscription.starts_at,
             expires_at=subscription.expires_at,
+            current_period_start=subscription.current_period_start,
+            current_period_end=subscription.current_period_end,
+            trial_ends_at=subscription.trial_ends_at,
             created_at=subscription.created_at,
         )
 

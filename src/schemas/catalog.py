@@ -16,6 +16,8 @@ class CatalogItemOut(ResponseModel):
 class PlanOut(CatalogItemOut):
     description: str
     billing_period: BillingPeriod
+    # A customer's first subscription to the plan is free for this many days (0: no trial).
+    trial_days: int = 0
 
 
 class TokenBundleOut(CatalogItemOut):

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from src.events.invoice_results import InvoiceSnapshot, LineItemSnapshot
-from src.models.invoice import InvoiceStatus, LineItemType
+from src.models.invoice import InvoiceKind, InvoiceStatus, LineItemType
 from src.schemas.common import MoneyOut, ResponseModel
 
 
@@ -39,6 +39,12 @@ class InvoiceOut(ResponseModel):
     created_at: datetime
     paid_at: datetime | None
     line_items: list[LineItemOut]
+    # ``purchase`` (a checkout), ``renewal`` (a subscription's next period) or ``proration``
+    # (an upgrade within a period); the last two name their subscription and period.
+    kind: InvoiceKind = InvoiceKind.PURCHASE
+    subscription_id: uuid.UUID | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
 
     @classmethod
     def from_result(cls, invoice: InvoiceSnapshot) -> "InvoiceOut":
@@ -51,6 +57,10 @@ class InvoiceOut(ResponseModel):
             created_at=invoice.created_at,
             paid_at=invoice.paid_at,
             line_items=[LineItemOut.from_result(line) for line in invoice.line_items],
+            kind=invoice.kind,
+            subscription_id=invoice.subscription_id,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
         )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from src.clock import utc_now
-from src.errors import AmountMismatch, ApiError, ProviderError
+from src.errors import AmountMismatch, ApiError, ProviderError, recordable_failure
 from src.events.base import Notification
 from src.events.payment_events import (
     AddOnActivatedEvent,
@@ -19,7 +19,8 @@ from src.events.payment_events import (
     TokensCreditedEvent,
 )
 from src.events.payment_results import CaptureOutcome
-from src.models.invoice import Invoice, InvoiceLineItem, LineItemType
+from src.events.subscription_events import SubscriptionPlanChangedEvent
+from src.models.invoice import Invoice, InvoiceKind, InvoiceLineItem, LineItemType
 from src.models.payment import Payment
 from src.models.token_ledger import TokenTransactionType
 from src.money import format_amount
@@ -51,6 +52,9 @@ class CaptureRequest:
     # A provider confirmed that the money moved (every path but an admin's settlement): a
     # refusal then becomes ``requires_refund`` instead of an error.
     confirmed_by_provider: bool = True
+    # The instant the capture is about (run-due's --now for a renewal charged then); None:
+    # the clock's now.
+    as_of: datetime | None = None
 
 
 class CaptureService:
@@ -112,7 +116,7 @@ class CaptureService:
             return CaptureOutcome("already_paid", invoice.id, 0), []
         self._check_amount(invoice, claim)
 
-        now = utc_now()
+        now = request.as_of or utc_now()
         self._invoices.mark_paid(invoice, claim.provider, claim.reference, now)
         notifications = [self._activate(line, invoice, now) for line in invoice.line_items]
         self._payments.complete(
@@ -135,10 +139,8 @@ class CaptureService:
     def record_refusal(self, request: CaptureRequest, error: Exception) -> None:
         """Keep a refused or failed attempt (after its rollback, in a transaction of its own)."""
         invoice = self._invoices.find(request.invoice_id)
-        if isinstance(error, ApiError):
-            code, message = error.code, error.message
-        else:
-            code, message = "internal_error", type(error).__name__
+        recordable = recordable_failure(error)  # never an exception's class name or text
+        code, message = recordable.code, recordable.message
         self._payments.record_failed(invoice, request.claim, code, message)
         logger.warning(
             "payment capture refused: invoice=%s provider=%s reference=%s code=%s",
@@ -149,6 +151,10 @@ class CaptureService:
         )
 
     def _activate(self, line: InvoiceLineItem, invoice: Invoice, now: datetime) -> Notification:
+        if invoice.kind is InvoiceKind.RENEWAL:
+            return self._renew(line, invoice, now)
+        if invoice.kind is InvoiceKind.PRORATION:
+            return self._upgrade(line, invoice, now)
         if line.item_type is LineItemType.SUBSCRIPTION:
             subscription = self._subscriptions.activate(line.item_id, now)
             return SubscriptionActivatedEvent(
@@ -176,6 +182,31 @@ class CaptureService:
             addon_subscription_id=addon_subscription.id,
             user_id=addon_subscription.user_id,
             expires_at=addon_subscription.expires_at,
+        )
+
+    def _renew(self, line: InvoiceLineItem, invoice: Invoice, now: datetime) -> Notification:
+        """A renewal invoice: the subscription line starts the next period; each add-on
+        line carries its add-on into it."""
+        if line.item_type is LineItemType.SUBSCRIPTION:
+            return self._subscriptions.renew(line.item_id, invoice, now)
+        self._add_ons.extend(line.item_id, invoice.period_end)
+        return AddOnActivatedEvent(
+            addon_subscription_id=line.item_id,
+            user_id=invoice.user_id,
+            expires_at=invoice.period_end,
+        )
+
+    def _upgrade(self, line: InvoiceLineItem, invoice: Invoice, now: datetime) -> Notification:
+        subscription_id = invoice.subscription_id or line.item_id
+        from_plan = self._subscriptions.lock(subscription_id).plan_id
+        self._subscriptions.upgrade(subscription_id, invoice, now)
+        assert invoice.target_plan_id is not None  # a CHECK constraint of proration invoices
+        return SubscriptionPlanChangedEvent(
+            subscription_id=subscription_id,
+            user_id=invoice.user_id,
+            from_plan_id=from_plan,
+            to_plan_id=invoice.target_plan_id,
+            proration_amount=invoice.total_amount,
         )
 
     @staticmethod

@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from src.clock import utc_now
-from src.models.subscription import Subscription, SubscriptionStatus
+from src.models.subscription import Subscription
 from src.models.token_usage import UsageSource
+from src.services.dunning_policy import DunningPolicy
+from src.services.subscription_access import grants_access
 from src.services.ports import SubscriptionRepositoryPort, TokenRepositoryPort, UserRepositoryPort
 
 
@@ -31,16 +33,19 @@ class EntitlementService:
         subscriptions: SubscriptionRepositoryPort,
         users: UserRepositoryPort,
         tokens: TokenRepositoryPort,
+        policy: DunningPolicy | None = None,
     ) -> None:
+        self._policy = policy or DunningPolicy()
         self._subscriptions = subscriptions
         self._users = users
         self._tokens = tokens
 
     def active_subscription(self, user_id: uuid.UUID, now: datetime) -> Subscription | None:
+        """The subscription that covers uses now: trialing or active within its period, or
+        past due within the dunning grace (never the status alone: a lapsed period does not
+        count even before the renewal job has run)."""
         subscription = self._subscriptions.find_open_for_user(user_id)
-        if subscription is None or subscription.status is not SubscriptionStatus.ACTIVE:
-            return None
-        if subscription.expires_at is not None and subscription.expires_at <= now:
+        if subscription is None or not grants_access(subscription, now, self._policy):
             return None
         return subscription
 

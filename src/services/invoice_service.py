@@ -7,12 +7,24 @@ from datetime import datetime
 from decimal import Decimal
 
 from src.errors import Conflict, InvalidState, NotFound, ValidationFailed
-from src.models.invoice import Invoice, InvoiceLineItem, InvoiceStatus, LineItemType
+from src.models.invoice import Invoice, InvoiceKind, InvoiceLineItem, InvoiceStatus, LineItemType
 from src.pagination import Cursor, PageResult
 from src.repositories.base import DuplicateRow
 from src.services.ports import InvoiceRepositoryPort
 
 ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class LifecycleTerms:
+    """What a renewal or proration invoice pays for: whose subscription, which period, and
+    the plan it moves the subscription to (renewal: the plan priced; proration: the upgrade)."""
+
+    kind: InvoiceKind
+    subscription_id: uuid.UUID
+    period_start: datetime
+    period_end: datetime
+    target_plan_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -47,8 +59,14 @@ class InvoiceService:
             )
         return distinct[0]
 
-    def create_invoice(self, user_id: uuid.UUID, drafts: Sequence[LineItemDraft]) -> Invoice:
-        """A PENDING invoice with a fresh number and its lines in the order given."""
+    def create_invoice(
+        self,
+        user_id: uuid.UUID,
+        drafts: Sequence[LineItemDraft],
+        terms: LifecycleTerms | None = None,
+    ) -> Invoice:
+        """A PENDING invoice with a fresh number and its lines in the order given; ``terms``
+        make it a subscription's renewal or proration invoice."""
         currency = self.single_currency(draft.currency for draft in drafts)
         lines = [
             InvoiceLineItem(
@@ -66,11 +84,63 @@ class InvoiceService:
             user_id=user_id,
             number=format_invoice_number(self._invoices.next_number()),
             status=InvoiceStatus.PENDING,
+            kind=InvoiceKind.PURCHASE,
             currency=currency,
             total_amount=sum((line.total_price for line in lines), ZERO),
             line_items=lines,
         )
+        if terms is not None:
+            invoice.kind = terms.kind
+            invoice.subscription_id = terms.subscription_id
+            invoice.period_start = terms.period_start
+            invoice.period_end = terms.period_end
+            invoice.target_plan_id = terms.target_plan_id
         return self._invoices.add(invoice)
+
+    def find_renewal(self, subscription_id: uuid.UUID, period_start: datetime) -> Invoice | None:
+        return self._invoices.find_renewal(subscription_id, period_start)
+
+    def open_for_subscription(self, subscription_id: uuid.UUID) -> list[Invoice]:
+        return self._invoices.open_for_subscription(subscription_id)
+
+    def abandoned_before(self, created_before: datetime, limit: int) -> list[uuid.UUID]:
+        """The pending checkout invoices old enough to expire (a bounded batch)."""
+        return self._invoices.abandoned_before(created_before, limit)
+
+    def lock_expirable(self, invoice_id: uuid.UUID, created_before: datetime) -> Invoice | None:
+        """The invoice, row-locked as capture locks it, when it may still expire: a pending
+        checkout invoice created at or before ``created_before``. None otherwise (paid,
+        cancelled or expired meanwhile, or a renewal): expiry then leaves it alone."""
+        invoice = self._invoices.get(invoice_id, for_update=True)
+        if (
+            invoice is None
+            or invoice.status is not InvoiceStatus.PENDING
+            or invoice.kind is not InvoiceKind.PURCHASE
+            or invoice.created_at > created_before
+        ):
+            return None
+        return invoice
+
+    @staticmethod
+    def expire(invoice: Invoice, now: datetime) -> None:
+        """An abandoned checkout: the invoice can no longer be paid (money that still arrives
+        for it is kept as ``requires_refund``, never applied)."""
+        invoice.status = InvoiceStatus.EXPIRED
+        invoice.cancelled_at = now
+
+    @staticmethod
+    def mark_uncollectible(invoice: Invoice, now: datetime) -> None:
+        """Dunning gave up: the invoice can no longer be paid (money that still arrives for
+        it is refunded, never applied)."""
+        invoice.status = InvoiceStatus.UNCOLLECTIBLE
+        invoice.cancelled_at = now
+
+    @staticmethod
+    def void(invoice: Invoice, now: datetime) -> None:
+        """A lifecycle invoice that no longer applies (its subscription ended, or a renewal
+        replaced an unpaid upgrade) is cancelled."""
+        invoice.status = InvoiceStatus.CANCELLED
+        invoice.cancelled_at = now
 
     def get_for_user(self, invoice_id: uuid.UUID, user_id: uuid.UUID) -> Invoice:
         """Another user's invoice is indistinguishable from a missing one: 404."""

@@ -22,6 +22,7 @@ def test_demo_plans_are_listed_with_decimal_string_prices(
         "price": "49.00",
         "currency": "USD",
         "billing_period": "monthly",
+        "trial_days": 0,
     }
     assert len(plans) >= 2
 

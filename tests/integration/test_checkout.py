@@ -200,8 +200,8 @@ def test_a_pending_subscription_does_not_qualify_for_add_ons(
     api: ApiClient, user: RegisteredUser, demo_catalog: dict[str, Any]
 ) -> None:
     api.checkout(user, plan_id=demo_catalog["pro-monthly"])
-    body = api.checkout(user, add_on_ids=(demo_catalog["priority-support"],), expect=400)
-    assert body["error"]["code"] == "add_on_requires_subscription"
+    body = api.checkout(user, add_on_ids=(demo_catalog["priority-support"],), expect=409)
+    assert body["error"]["code"] == "add_on_parent_inactive"
 
 
 def test_add_on_joins_the_active_subscription(

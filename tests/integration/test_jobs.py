@@ -185,3 +185,4 @@ def test_every_periodic_job_is_registered(app: BillingApp) -> None:
         "jobs.remove_old": "43 3 * * *",
     }
     assert {"payments.expire", "maintenance.retention"} <= periodic.keys()
+    assert periodic["invoices.expire_abandoned"] == "*/10 * * * *"

@@ -29,6 +29,7 @@ class CatalogBuilder:
         active: bool = True,
         name: str = "Test plan",
         metered: bool = False,
+        trial_days: int = 0,
     ) -> Any:
         return self._save(
             Plan(
@@ -39,6 +40,7 @@ class CatalogBuilder:
                 billing_period=period,
                 is_active=active,
                 usage_metered=metered,
+                trial_days=trial_days,
             )
         )
 

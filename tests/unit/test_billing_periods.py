@@ -1,11 +1,12 @@
-"""period_end: calendar months and years (clamped to the month's last day), none for one-time."""
+"""period_end and period_end_after: calendar months and years (clamped to the month's last
+day), none for one-time."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from src.models.plan import BillingPeriod
-from src.services.billing_periods import period_end
+from src.services.billing_periods import period_end, period_end_after
 
 UTC = timezone.utc
 
@@ -56,3 +57,50 @@ def test_period_end_keeps_time_of_day_and_utc(period: BillingPeriod) -> None:
 
 def test_one_time_has_no_end() -> None:
     assert period_end(at(2025, 1, 31), BillingPeriod.ONE_TIME) is None
+
+
+def ends_from(anchor: datetime, period: BillingPeriod, count: int) -> list[datetime]:
+    """The ends of ``count`` consecutive periods, each starting at the previous end."""
+    ends, boundary = [], anchor
+    for _ in range(count):
+        end = period_end_after(anchor, boundary, period)
+        assert end is not None
+        ends.append(end)
+        boundary = end
+    return ends
+
+
+def test_monthly_periods_from_the_31st_keep_to_month_ends() -> None:
+    assert ends_from(at(2027, 1, 31), BillingPeriod.MONTHLY, 4) == [
+        at(2027, 2, 28),
+        at(2027, 3, 31),
+        at(2027, 4, 30),
+        at(2027, 5, 31),
+    ]
+
+
+def test_monthly_periods_take_the_29th_of_a_leap_february() -> None:
+    assert ends_from(at(2028, 1, 31), BillingPeriod.MONTHLY, 2) == [
+        at(2028, 2, 29),
+        at(2028, 3, 31),
+    ]
+
+
+def test_yearly_periods_from_a_leap_day_come_back_to_it() -> None:
+    assert ends_from(at(2028, 2, 29), BillingPeriod.YEARLY, 4) == [
+        at(2029, 2, 28),
+        at(2030, 2, 28),
+        at(2031, 2, 28),
+        at(2032, 2, 29),
+    ]
+
+
+def test_a_boundary_inside_a_period_gets_that_periods_end() -> None:
+    """A late renewal (or a restored one) still ends where the calendar says."""
+    assert period_end_after(at(2027, 1, 31), at(2027, 3, 5), BillingPeriod.MONTHLY) == at(
+        2027, 3, 31
+    )
+
+
+def test_one_time_plans_have_no_period_end() -> None:
+    assert period_end_after(at(2027, 1, 31), at(2027, 1, 31), BillingPeriod.ONE_TIME) is None

@@ -96,11 +96,12 @@ def test_add_on_without_any_subscription_is_refused(billing: Billing) -> None:
 
 
 def test_add_on_under_a_pending_subscription_is_refused(billing: Billing) -> None:
+    """A parent that is not running now (here: not paid yet) is 409, not "no parent"."""
     billing.subscription(USER, SubscriptionStatus.PENDING)
 
     error = refused(billing, add_on_ids=(billing.add_on().id,))
 
-    assert error.code == "add_on_requires_subscription"
+    assert (error.code, error.status_code) == ("add_on_parent_inactive", 409)
 
 
 def test_add_on_alone_attaches_to_the_active_subscription(billing: Billing) -> None:

@@ -4,6 +4,7 @@ The rest of IdempotencyService is in test_idempotency_service.py.
 """
 
 import uuid
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from tests.unit.fakes import (
 
 USER = uuid.uuid4()
 OTHER_USER = uuid.uuid4()
+NOW = datetime(2027, 1, 31, 12, 0, tzinfo=timezone.utc)
 
 
 def draft(price: str, quantity: int = 1, currency: str = "USD") -> LineItemDraft:
@@ -111,27 +113,34 @@ def test_get_for_user_hides_other_users_and_missing_invoices(
     assert caught.value.status_code == 404
 
 
-def test_find_active_ignores_a_pending_subscription(billing: Billing) -> None:
+def test_find_current_ignores_a_pending_subscription(billing: Billing) -> None:
     billing.subscription(USER, SubscriptionStatus.PENDING)
 
-    assert billing.subscription_service().find_active(USER) is None
+    assert billing.subscription_service().find_current(USER, NOW) is None
 
 
-def test_find_active_returns_the_active_subscription(billing: Billing) -> None:
+def test_find_current_returns_the_active_subscription(billing: Billing) -> None:
     billing.subscription(OTHER_USER, SubscriptionStatus.ACTIVE)
     active = billing.subscription(USER, SubscriptionStatus.ACTIVE)
 
-    assert billing.subscription_service().find_active(USER) is active
+    assert billing.subscription_service().find_current(USER, NOW) is active
+
+
+def test_find_current_ignores_an_active_subscription_whose_period_ended(billing: Billing) -> None:
+    billing.subscription(USER, SubscriptionStatus.ACTIVE, expires_at=NOW)
+
+    assert billing.subscription_service().find_current(USER, NOW) is None
 
 
 def test_create_pending_is_pending_with_its_plan(billing: Billing) -> None:
     plan = billing.plan()
 
-    subscription = billing.subscription_service().create_pending(USER, plan)
+    subscription, lapsed = billing.subscription_service().create_pending(USER, plan, NOW)
 
     assert subscription.status is SubscriptionStatus.PENDING
     assert (subscription.plan, subscription.plan_id) == (plan, plan.id)
     assert billing.subscriptions.get(subscription.id) is subscription
+    assert lapsed == []
 
 
 class RacingSubscriptions(FakeSubscriptionRepository):
@@ -142,10 +151,10 @@ class RacingSubscriptions(FakeSubscriptionRepository):
 def test_create_pending_race_is_subscription_exists() -> None:
     billing = Billing(subscriptions=RacingSubscriptions())
     service = billing.subscription_service()
-    service.create_pending(USER, billing.plan())
+    service.create_pending(USER, billing.plan(), NOW)
 
     with pytest.raises(Conflict) as caught:
-        service.create_pending(USER, billing.plan())
+        service.create_pending(USER, billing.plan(), NOW)
 
     assert caught.value.code == "subscription_exists"
     assert len(billing.subscriptions.rows) == 1
@@ -155,7 +164,7 @@ def test_add_on_subscription_hangs_off_its_parent(billing: Billing) -> None:
     parent = billing.subscription(USER, SubscriptionStatus.ACTIVE)
     add_on = billing.add_on()
 
-    created = billing.add_on_service().create_subscription(USER, add_on, parent)
+    created = billing.add_on_service().create_subscription(USER, add_on, parent, NOW)
 
     assert (created.subscription_id, created.addon_id, created.user_id) == (
         parent.id,
@@ -169,10 +178,10 @@ def test_second_open_add_on_subscription_is_add_on_exists(billing: Billing) -> N
     parent = billing.subscription(USER, SubscriptionStatus.ACTIVE)
     add_on = billing.add_on()
     service = billing.add_on_service()
-    service.create_subscription(USER, add_on, parent)
+    service.create_subscription(USER, add_on, parent, NOW)
 
     with pytest.raises(Conflict) as caught:
-        service.create_subscription(USER, add_on, parent)
+        service.create_subscription(USER, add_on, parent, NOW)
 
     assert caught.value.code == "add_on_exists"
 
@@ -186,10 +195,10 @@ def test_add_on_subscription_race_is_add_on_exists() -> None:
     billing = Billing(addon_subscriptions=RacingAddOnSubscriptions())
     parent = billing.subscription(USER, SubscriptionStatus.ACTIVE)
     add_on = billing.add_on()
-    billing.add_on_service().create_subscription(USER, add_on, parent)
+    billing.add_on_service().create_subscription(USER, add_on, parent, NOW)
 
     with pytest.raises(Conflict) as caught:
-        billing.add_on_service().create_subscription(USER, add_on, parent)
+        billing.add_on_service().create_subscription(USER, add_on, parent, NOW)
 
     assert caught.value.code == "add_on_exists"
     assert len(billing.addon_subscriptions.rows) == 1
@@ -197,7 +206,7 @@ def test_add_on_subscription_race_is_add_on_exists() -> None:
 
 def test_add_on_without_parent_requires_a_subscription(billing: Billing) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        billing.add_on_service().create_subscription(USER, billing.add_on(), None)
+        billing.add_on_service().create_subscription(USER, billing.add_on(), None, NOW)
 
     assert caught.value.code == "add_on_requires_subscription"
 

@@ -1,8 +1,9 @@
 """Invoices."""
 
 import uuid
+from datetime import datetime
 
-from src.models.invoice import Invoice, InvoiceStatus
+from src.models.invoice import Invoice, InvoiceKind, InvoiceStatus
 from src.pagination import Cursor, PageResult
 from src.repositories.base import DuplicateRow
 from tests.unit.fakes.rows import apply_defaults
@@ -40,6 +41,37 @@ class FakeInvoiceRepository:
             return PageResult(items=rows, next_cursor=None)
         last = rows[limit - 1]
         return PageResult(rows[:limit], Cursor(created_at=last.created_at, id=last.id))
+
+    def abandoned_before(self, created_before: datetime, limit: int) -> list[uuid.UUID]:
+        rows = sorted(self.rows.values(), key=lambda row: (row.created_at, row.id))
+        return [
+            row.id
+            for row in rows
+            if row.status is InvoiceStatus.PENDING
+            and row.kind is InvoiceKind.PURCHASE
+            and row.created_at <= created_before
+        ][:limit]
+
+    def find_renewal(self, subscription_id: uuid.UUID, period_start: datetime) -> Invoice | None:
+        return next(
+            (
+                row
+                for row in self.rows.values()
+                if row.kind is InvoiceKind.RENEWAL
+                and row.subscription_id == subscription_id
+                and row.period_start == period_start
+            ),
+            None,
+        )
+
+    def open_for_subscription(self, subscription_id: uuid.UUID) -> list[Invoice]:
+        return [
+            row
+            for row in self.rows.values()
+            if row.subscription_id == subscription_id
+            and row.kind is not InvoiceKind.PURCHASE
+            and row.status is InvoiceStatus.PENDING
+        ]
 
     def next_number(self) -> int:
         self.sequence += 1

@@ -6,13 +6,20 @@ from typing import Generic, TypeVar
 
 from src.models.addon import AddOn, AddOnSubscription
 from src.models.plan import Plan
-from src.models.subscription import Subscription, SubscriptionStatus
+from datetime import datetime
+
+from src.models.subscription import (
+    OPEN_SUBSCRIPTION_STATUSES,
+    Subscription,
+    SubscriptionStatus,
+    SubscriptionStatusChange,
+)
 from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurchase
 from src.repositories.base import DuplicateRow
 from tests.unit.fakes.rows import apply_defaults
 
 CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
-OPEN_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
+OPEN_STATUSES = OPEN_SUBSCRIPTION_STATUSES
 
 
 class FakeCatalogRepository(Generic[CatalogItemT]):
@@ -40,6 +47,36 @@ class FakeCatalogRepository(Generic[CatalogItemT]):
 class FakeSubscriptionRepository:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, Subscription] = {}
+        self.changes: list[SubscriptionStatusChange] = []
+        self.plans: dict[uuid.UUID, Plan] = {}
+
+    def get_open_for_user_locked(self, user_id: uuid.UUID) -> Subscription | None:
+        return self.find_open_for_user(user_id)
+
+    def had_trial(self, user_id: uuid.UUID, plan_id: uuid.UUID) -> bool:
+        return any(
+            row.user_id == user_id and row.plan_id == plan_id and row.trial_ends_at is not None
+            for row in self.rows.values()
+        )
+
+    def list_for_user(self, user_id: uuid.UUID) -> list[Subscription]:
+        return [row for row in self.rows.values() if row.user_id == user_id]
+
+    def history(self, subscription_id: uuid.UUID) -> list[SubscriptionStatusChange]:
+        return [change for change in self.changes if change.subscription_id == subscription_id]
+
+    def add_history(self, change: SubscriptionStatusChange) -> None:
+        self.changes.append(change)
+
+    def due_renewals(self, as_of: datetime, limit: int) -> list[uuid.UUID]:
+        raise NotImplementedError("renewals are tested on PostgreSQL")
+
+    def due_retries(self, as_of: datetime, limit: int) -> list[uuid.UUID]:
+        raise NotImplementedError("dunning is tested on PostgreSQL")
+
+    def refresh_plan(self, subscription: Subscription) -> None:
+        if subscription.plan_id in self.plans:
+            subscription.plan = self.plans[subscription.plan_id]
 
     def get(self, subscription_id: uuid.UUID, *, for_update: bool = False) -> Subscription | None:
         return self.rows.get(subscription_id)
@@ -49,7 +86,12 @@ class FakeSubscriptionRepository:
 
     def add(self, subscription: Subscription) -> Subscription:
         """Like the partial unique index: one pending or active subscription per user."""
-        apply_defaults(subscription, status=SubscriptionStatus.PENDING)
+        apply_defaults(
+            subscription,
+            status=SubscriptionStatus.PENDING,
+            cancel_at_period_end=False,
+            dunning_attempts=0,
+        )
         if subscription.status in OPEN_STATUSES and self._open_for(subscription.user_id):
             raise DuplicateRow("uq_subscriptions_user_open")
         self.rows[subscription.id] = subscription
@@ -93,7 +135,9 @@ class FakeAddOnSubscriptionRepository:
     def find_open(self, user_id: uuid.UUID, add_on_id: uuid.UUID) -> AddOnSubscription | None:
         return self._open_for(user_id, add_on_id)
 
-    def list_for_subscription(self, subscription_id: uuid.UUID) -> list[AddOnSubscription]:
+    def list_for_subscription(
+        self, subscription_id: uuid.UUID, *, for_update: bool = False
+    ) -> list[AddOnSubscription]:
         return [row for row in self.rows.values() if row.subscription_id == subscription_id]
 
     def add(self, addon_subscription: AddOnSubscription) -> AddOnSubscription:
