@@ -11,7 +11,8 @@ from src.events.invoice_events import (
 )
 from src.events.invoice_results import InvoiceSnapshot
 from src.events.payment_start_events import PaymentToStop
-from src.models.invoice import LineItemType
+from src.errors import InvalidState
+from src.models.invoice import InvoiceKind, LineItemType
 from src.models.payment import OPEN_PAYMENT_STATUSES, PaymentStatus
 from src.services.addon_service import AddOnService
 from src.services.invoice_service import InvoiceService
@@ -46,6 +47,12 @@ class CancelInvoiceHandler(IEventHandler[InvoiceCancellationRequestedEvent, Invo
 
     def handle(self, event: InvoiceCancellationRequestedEvent) -> EventResult[InvoiceCancelPlan]:
         invoice = self._invoices.get_cancellable(event.invoice_id, event.user_id)
+        if invoice.kind is not InvoiceKind.PURCHASE:
+            raise InvalidState(
+                f"Invoice {invoice.number} is a subscription's {invoice.kind.value} invoice: "
+                "pay it, or cancel the subscription (which voids it).",
+                code="invoice_not_cancellable",
+            )
         for payment_id in event.stopped:
             payment = self._payments.get_locked(payment_id)
             if payment.invoice_id == invoice.id and payment.status in OPEN_PAYMENT_STATUSES:

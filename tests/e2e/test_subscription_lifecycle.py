@@ -384,3 +384,49 @@ def test_renewal_and_payment_publish_subscription_renewed_and_invoice_paid(
 
     names = [event.name for event, _ in received]
     assert {"invoice.created", "subscription.renewed", "invoice.paid"} <= set(names)
+
+
+def test_an_upgrade_the_card_refuses_waits_for_its_invoice_to_be_paid(
+    life: Lifecycle, plans: dict[str, Any], stripe_sdk: stripe.StripeClient
+) -> None:
+    user = life.customer(DECLINING_CARD)
+    subscription = life.subscribe(user, plans["basic"])
+    change = f"/user/subscriptions/{subscription['id']}/change"
+
+    response = life.post(user, change, {"plan_id": str(plans["plus"])})
+
+    body = response.get_json()
+    assert response.status_code == 200 and body["change"] == "awaiting_payment"
+    assert body["subscription"]["plan"]["name"] == "Basic"  # not upgraded without the money
+    assert body["subscription"]["status"] == "active"  # a refused upgrade is not dunning
+    invoice = body["invoice"]
+    assert (invoice["kind"], invoice["status"]) == ("proration", "pending")
+    again = life.post(user, change, {"plan_id": str(plans["plus"])})
+    assert again.get_json()["error"]["code"] == "upgrade_in_progress"
+
+    started = life.post(user, f"/user/invoices/{invoice['id']}/pay", {"provider": "stripe"})
+    assert started.status_code == 201, started.get_json()
+    intent = started.get_json()["provider_payment_id"]
+    stripe_sdk.v1.payment_intents.update(intent, params={"payment_method": "pm_card_visa"})
+    stripe_sdk.v1.payment_intents.confirm(intent)
+    payment_id = started.get_json()["payment_id"]
+    assert life.post(user, "/user/payments/verify", {"payment_id": payment_id}).status_code == 200
+
+    upgraded = life.subscription(user, subscription["id"])
+    assert upgraded["plan"]["name"] == "Plus"
+    assert upgraded["current_period_end"] == subscription["current_period_end"]
+
+
+def test_an_unpaid_upgrade_lapses_with_its_period(life: Lifecycle, plans: dict[str, Any]) -> None:
+    user = life.customer(card=None)
+    subscription = life.subscribe(user, plans["basic"])
+    body = life.post(
+        user, f"/user/subscriptions/{subscription['id']}/change", {"plan_id": str(plans["plus"])}
+    ).get_json()
+    assert body["change"] == "awaiting_payment"
+
+    life.run_due(just_after(subscription["current_period_end"]))
+
+    assert life.api.invoice(user, body["invoice"]["id"])["status"] == "cancelled"
+    (renewal,) = life.invoices(user, kind="renewal")
+    assert renewal["total_amount"] == "9.99"  # the renewal bills the plan it still has
