@@ -194,3 +194,46 @@ def test_a_renewal_invoice_cannot_be_cancelled_like_a_checkout(
         "invoice_not_cancellable",
     )
     assert api.invoice(user, invoice_id)["status"] == "pending"
+
+
+def test_a_trial_with_a_bundle_charges_the_bundle_and_trials_on_payment(
+    app: BillingApp, client: FlaskClient, api: ApiClient, user: RegisteredUser, admin: Any
+) -> None:
+    catalog = CatalogBuilder(app)
+    trial_plan = catalog.plan(price="19.00", trial_days=7)
+    bundle = catalog.bundle(tokens=50, price="49.00")
+
+    checkout = api.checkout(user, plan_id=trial_plan, token_bundle_ids=(bundle,))
+
+    invoice = checkout["invoice"]
+    assert (invoice["total_amount"], invoice["status"]) == ("49.00", "pending")
+    plan_line = next(line for line in invoice["line_items"] if line["item_type"] == "subscription")
+    assert plan_line["total_price"] == "0.00" and "7-day trial" in plan_line["description"]
+    assert checkout["subscription"]["status"] == "pending"
+    paid = client.post(
+        f"{API}/admin/invoices/{invoice['id']}/mark-paid",
+        json={"payment_reference": f"wire-{uuid.uuid4().hex[:10]}"},
+        headers=admin.headers,
+    )
+    assert paid.status_code == 200, paid.get_json()
+    trialing = detail(client, user, checkout["subscription"]["id"])
+    assert trialing["status"] == "trialing" and trialing["entitled"]
+    assert trialing["next_renewal"]["amount"] == "19.00"
+    assert api.balance(user)["balance"] == 50
+
+
+def test_an_abandoned_trial_checkout_leaves_the_trial_available(
+    app: BillingApp, client: FlaskClient, api: ApiClient, user: RegisteredUser
+) -> None:
+    trial_plan = CatalogBuilder(app).plan(price="19.00", trial_days=7)
+    bundle = CatalogBuilder(app).bundle(tokens=50, price="49.00")
+    first = api.checkout(user, plan_id=trial_plan, token_bundle_ids=(bundle,))
+    cancelled = client.post(
+        f"{API}/user/invoices/{first['invoice']['id']}/cancel", headers=user.headers
+    )
+    assert cancelled.status_code == 200, cancelled.get_json()
+
+    second = api.checkout(user, plan_id=trial_plan)
+
+    assert second["invoice"]["total_amount"] == "0.00"  # the trial was never used
+    assert second["subscription"]["trial_ends_at"] is not None
