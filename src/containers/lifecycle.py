@@ -7,6 +7,7 @@ container (they need the dispatcher).
 """
 
 from collections.abc import Callable
+from datetime import datetime
 
 from dependency_injector import containers, providers
 
@@ -29,11 +30,18 @@ from src.handlers.subscription_renewal_handlers import (
     RetrySubscriptionHandler,
 )
 from src.models.invoice import Invoice
+from src.models.subscription import Subscription, SubscriptionStatus
 from src.services.capture_service import CaptureService
 from src.services.dunning_service import DunningService
 from src.services.free_settlement import settle_free_invoice
 from src.services.renewal_service import RenewalService
 from src.services.subscription_views import SubscriptionViews
+
+
+def _ending(dunning_service: DunningService) -> Callable[[Subscription, datetime], None]:
+    return lambda subscription, now: dunning_service.end_everything(
+        subscription, SubscriptionStatus.EXPIRED, now
+    )
 
 
 def _free_settlement(capture_service: CaptureService) -> Callable[[Invoice], list[Notification]]:
@@ -76,6 +84,7 @@ class LifecycleContainer(containers.DeclarativeContainer):
         invoice_service=billing.invoice_service,
         idempotency_service=billing.idempotency_service,
         settle_free=settle_free,
+        end_lapsed=providers.Factory(_ending, dunning_service=dunning_service),
     )
 
     # Time: what is due, the renewal at a period's end, a dunning retry

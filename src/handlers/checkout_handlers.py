@@ -3,6 +3,7 @@
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from src.clock import utc_now
@@ -26,6 +27,7 @@ from src.events.invoice_results import InvoiceSnapshot
 from src.models.addon import AddOn
 from src.models.invoice import Invoice, LineItemType
 from src.models.plan import Plan
+from src.models.subscription import Subscription
 from src.models.token_bundle import TokenBundle
 from src.services.addon_service import AddOnService
 from src.services.idempotency_service import IdempotencyService, request_fingerprint
@@ -39,6 +41,9 @@ CREATED = 201
 # Settles an invoice with nothing to pay (a trial alone) at once, in the checkout's
 # transaction, through the same capture as any payment; answers its notifications.
 FreeSettlement = Callable[[Invoice], list[Notification]]
+# Ends what hung off a subscription whose ended period a new checkout replaced: its add-ons
+# expire and its open renewal or upgrade invoices are voided.
+EndLapsed = Callable[[Subscription, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,10 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
         invoice_service: InvoiceService,
         idempotency_service: IdempotencyService,
         settle_free: FreeSettlement | None = None,
+        end_lapsed: EndLapsed | None = None,
     ) -> None:
         self._settle_free = settle_free
+        self._end_lapsed = end_lapsed
         self._plans = plan_service
         self._subscriptions = subscription_service
         self._bundles = token_bundle_service
@@ -92,10 +99,11 @@ class CheckoutHandler(IEventHandler[CheckoutRequestedEvent, CheckoutOutcome]):
         notifications: list[Notification] = []
         subscription = None
         if order.plan is not None:
-            subscription, lapsed = self._subscriptions.create_pending(
-                event.user_id, order.plan, now
-            )
-            notifications.extend(lapsed)
+            created = self._subscriptions.create_pending(event.user_id, order.plan, now)
+            subscription = created.subscription
+            notifications.extend(created.notifications)
+            if created.lapsed is not None and self._end_lapsed is not None:
+                self._end_lapsed(created.lapsed, now)
         purchases = [
             self._bundles.create_purchase(event.user_id, bundle, quantity)
             for bundle, quantity in order.bundles

@@ -6,6 +6,7 @@ reads the wall clock, so a test or an operator can move a subscription through m
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from src.errors import Conflict, InvalidState, NotFound
@@ -39,6 +40,16 @@ _NOTIFICATIONS: dict[SubscriptionStatus, type[SubscriptionStatusNotification]] =
     SubscriptionStatus.CANCELED: SubscriptionCanceledEvent,
     SubscriptionStatus.EXPIRED: SubscriptionExpiredEvent,
 }
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """A checkout's pending subscription, and the one whose ended period it replaced (now
+    ``expired``: the caller ends what hangs off it)."""
+
+    subscription: Subscription
+    lapsed: Subscription | None
+    notifications: list[Notification]
 
 
 class SubscriptionService:
@@ -102,9 +113,7 @@ class SubscriptionService:
 
     # --- checkout and capture ----------------------------------------------------------
 
-    def create_pending(
-        self, user_id: uuid.UUID, plan: Plan, now: datetime
-    ) -> tuple[Subscription, list[Notification]]:
+    def create_pending(self, user_id: uuid.UUID, plan: Plan, now: datetime) -> "NewSubscription":
         """A PENDING subscription; 409 ``subscription_exists`` if one is open.
 
         An open subscription whose period ended (a lapse the jobs have not seen yet) does not
@@ -116,10 +125,10 @@ class SubscriptionService:
         notifications: list[Notification] = []
         open_one = self._subscriptions.get_open_for_user_locked(user_id)
         if open_one is not None:
-            lapsed = self.lapse_if_ended(open_one, now)
-            if lapsed is None:
+            note = self.lapse_if_ended(open_one, now)
+            if note is None:
                 raise self._exists(open_one)
-            notifications.append(lapsed)
+            notifications.append(note)
         trial_ends_at = None
         if plan.trial_days and not self._subscriptions.had_trial(user_id, plan.id):
             trial_ends_at = now + timedelta(days=plan.trial_days)
@@ -135,7 +144,7 @@ class SubscriptionService:
         except DuplicateRow as error:
             raise self._exists(None) from error
         self._record(added, None, "checkout", now)
-        return added, notifications
+        return NewSubscription(added, open_one, notifications)
 
     def lapse_if_ended(self, subscription: Subscription, now: datetime) -> Notification | None:
         """A trialing or active subscription whose period ended without renewal expires."""

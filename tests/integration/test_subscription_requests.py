@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from src.app import BillingApp
 from src.clock import utc_now
 from src.extensions import db
-from src.models.subscription import Subscription
+from src.models.subscription import Subscription, SubscriptionStatus
 from tests.support.api import ApiClient, RegisteredUser
 from tests.support.catalog import CatalogBuilder
 from tests.support.recording import record_notifications
@@ -237,3 +237,39 @@ def test_an_abandoned_trial_checkout_leaves_the_trial_available(
 
     assert second["invoice"]["total_amount"] == "0.00"  # the trial was never used
     assert second["subscription"]["trial_ends_at"] is not None
+
+
+def test_a_new_plan_after_a_lapse_ends_the_old_subscriptions_add_ons_and_open_invoices(
+    app: BillingApp,
+    client: FlaskClient,
+    api: ApiClient,
+    user: RegisteredUser,
+    admin: Any,
+    plan: Any,
+    runner: Any,
+) -> None:
+    add_on = CatalogBuilder(app).add_on(price="5.00")
+    old = subscribe(client, api, user, admin, plan)
+    bought = api.checkout(user, add_on_ids=(add_on,))
+    paid = client.post(
+        f"{API}/admin/invoices/{bought['invoice']['id']}/mark-paid",
+        json={"payment_reference": f"wire-{uuid.uuid4().hex[:10]}"},
+        headers=admin.headers,
+    )
+    assert paid.status_code == 200, paid.get_json()
+    end = detail(client, user, old["id"])["current_period_end"]
+    assert runner.invoke(args=["billing", "run-due", "--now", end]).exit_code == 0
+    invoice_id = detail(client, user, old["id"])["dunning"]["open_invoice_id"]
+    with app.app_context():  # the renewal failed, then the customer walked away
+        subscription = db.session.get(Subscription, uuid.UUID(old["id"]))
+        assert subscription is not None
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.current_period_end = utc_now() - timedelta(seconds=1)
+        db.session.commit()
+
+    api.checkout(user, plan_id=plan)
+
+    ended = detail(client, user, old["id"])
+    assert ended["status"] == "expired"
+    assert [item["status"] for item in ended["add_ons"]] == ["expired"]
+    assert api.invoice(user, invoice_id)["status"] == "cancelled"

@@ -135,12 +135,13 @@ def test_find_current_ignores_an_active_subscription_whose_period_ended(billing:
 def test_create_pending_is_pending_with_its_plan(billing: Billing) -> None:
     plan = billing.plan()
 
-    subscription, lapsed = billing.subscription_service().create_pending(USER, plan, NOW)
+    created = billing.subscription_service().create_pending(USER, plan, NOW)
+    subscription = created.subscription
 
     assert subscription.status is SubscriptionStatus.PENDING
     assert (subscription.plan, subscription.plan_id) == (plan, plan.id)
     assert billing.subscriptions.get(subscription.id) is subscription
-    assert lapsed == []
+    assert (created.lapsed, created.notifications) == (None, [])
 
 
 class RacingSubscriptions(FakeSubscriptionRepository):
