@@ -1,7 +1,6 @@
 """Auto-reload in three commands around the provider call (src/intents/auto_reload.py runs
 them): plan, commit the intent, record the outcome; and a late failure reported by webhook."""
 
-import uuid
 from datetime import datetime, timedelta
 
 from src.clock import utc_now
@@ -19,11 +18,12 @@ from src.events.token_results import AutoReloadAttempt
 from src.models.auto_reload import AutoReloadSetting
 from src.models.invoice import Invoice, InvoiceStatus, LineItemType
 from src.models.payment import OFF_SESSION, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
-from src.providers.base import LineForProvider, PaymentStart, RemoteStatus
+from src.providers.base import RemoteStatus
 from src.services.auto_reload_service import AutoReloadService
-from src.services.capture_service import CaptureRequest, CaptureService
+from src.services.capture_service import CaptureService, off_session_capture
 from src.services.invoice_service import InvoiceService, LineItemDraft
-from src.services.payment_service import PaymentClaim, PaymentService, existing
+from src.services.payment_service import PaymentService, existing
+from src.services.payment_starts import payment_start
 from src.services.token_bundle_service import TokenBundleService
 from src.services.token_service import TokenService
 from src.services.user_service import UserService
@@ -116,7 +116,7 @@ class OpenAutoReloadHandler(IEventHandler[AutoReloadIntentRequestedEvent, AutoRe
         unfinished = self._payments.open_auto_reload(user.id)
         if unfinished is not None and unfinished.invoice_id is not None:
             invoice = self._invoices.get_for_capture(unfinished.invoice_id)
-            start = self._start(unfinished.id, invoice, customer, event.card)
+            start = payment_start(unfinished.id, invoice, customer, card=event.card)
             return EventResult(AutoReloadIntent(None, start, existing(unfinished), resumed=True))
         now = utc_now()
         if event.card is None:
@@ -137,27 +137,8 @@ class OpenAutoReloadHandler(IEventHandler[AutoReloadIntentRequestedEvent, AutoRe
         invoice = self._invoices.create_invoice(user.id, [draft])
         payment = self._payments.open(invoice, self._provider_name, OFF_SESSION, now + self._expiry)
         self._reloads.record_attempt(setting, invoice.id, now)
-        start = self._start(payment.id, invoice, customer, event.card)
+        start = payment_start(payment.id, invoice, customer, card=event.card)
         return EventResult(AutoReloadIntent(None, start, existing(payment)))
-
-    @staticmethod
-    def _start(
-        payment_id: uuid.UUID, invoice: Invoice, customer: str | None, card: str | None
-    ) -> PaymentStart:
-        return PaymentStart(
-            payment_id=payment_id,
-            invoice_id=invoice.id,
-            invoice_number=invoice.number,
-            user_id=invoice.user_id,
-            amount=invoice.total_amount,
-            currency=invoice.currency,
-            customer_id=customer,
-            lines=tuple(
-                LineForProvider(line.description, line.quantity, line.unit_price)
-                for line in invoice.line_items
-            ),
-            saved_payment_method=card,
-        )
 
     def _failed(
         self, setting: AutoReloadSetting, reason: str, now: datetime
@@ -221,18 +202,7 @@ class RecordAutoReloadOutcomeHandler(
         payment.provider_reference = payment.provider_reference or intent_id
         if remote.status is RemoteStatus.SUCCEEDED:
             outcome, notifications = self._capture.capture(
-                CaptureRequest(
-                    invoice_id=invoice.id,
-                    claim=PaymentClaim(
-                        provider=payment.provider,
-                        reference=intent_id or str(payment.id),
-                        amount=remote.amount if remote.amount is not None else payment.amount,
-                        currency=remote.currency or payment.currency,
-                    ),
-                    payment_id=payment.id,
-                    payment_intent_id=intent_id,
-                    charge_id=remote.charge_id,
-                )
+                off_session_capture(payment, invoice.id, remote, intent_id)
             )
             if outcome.status == "requires_refund":  # taken, not applied: refunded, a failure
                 reason = outcome.message or "The payment could not be applied."

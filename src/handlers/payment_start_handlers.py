@@ -22,12 +22,12 @@ from src.events.payment_start_events import (
     StartAction,
     UnstartedPayment,
 )
-from src.models.invoice import Invoice
 from src.models.payment import OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
 from src.models.user import User
-from src.providers.base import LineForProvider, PaymentProviders, PaymentStart
+from src.providers.base import PaymentProviders, PaymentStart
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
+from src.services.payment_starts import payment_start
 from src.services.user_service import UserService
 
 
@@ -84,7 +84,7 @@ class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStart
             self._payments.lease_start(payment, now + self._lease)
             if not same_mode:
                 return EventResult(self._plan(StartAction.LOOK_UP, user, payment))
-            start = self._start(event, invoice, payment, customer)
+            start = payment_start(payment.id, invoice, customer, mode=event.mode)
             return EventResult(self._plan(StartAction.START, user, payment, start))
         if customer is None and not event.customer_ensured:
             return EventResult(
@@ -94,7 +94,7 @@ class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStart
             invoice, provider.name, event.mode.value, expires_at=now + self._expiry
         )
         self._payments.lease_start(payment, now + self._lease)
-        start = self._start(event, invoice, payment, customer)
+        start = payment_start(payment.id, invoice, customer, mode=event.mode)
         return EventResult(self._plan(StartAction.START, user, payment, start, created=True))
 
     @staticmethod
@@ -115,28 +115,6 @@ class StartPaymentHandler(IEventHandler[PaymentStartRequestedEvent, PaymentStart
             existing=existing(payment),
             start=start,
             created=created,
-        )
-
-    @staticmethod
-    def _start(
-        event: PaymentStartRequestedEvent,
-        invoice: Invoice,
-        payment: Payment,
-        customer: str | None,
-    ) -> PaymentStart:
-        return PaymentStart(
-            payment_id=payment.id,
-            invoice_id=invoice.id,
-            invoice_number=invoice.number,
-            user_id=invoice.user_id,
-            amount=invoice.total_amount,
-            currency=invoice.currency,
-            mode=event.mode,
-            customer_id=customer,
-            lines=tuple(
-                LineForProvider(line.description, line.quantity, line.unit_price)
-                for line in invoice.line_items
-            ),
         )
 
 

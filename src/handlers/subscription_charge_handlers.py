@@ -17,11 +17,12 @@ from src.events.subscription_results import ChargeIntent, ChargePlan, ChargeResu
 from src.models.invoice import Invoice, InvoiceKind, InvoiceStatus
 from src.models.payment import OPEN_PAYMENT_STATUSES, SAVED_CARD, Payment, PaymentStatus
 from src.models.subscription import SubscriptionStatus
-from src.providers.base import LineForProvider, PaymentStart, RemoteStatus
-from src.services.capture_service import CaptureRequest, CaptureService
+from src.providers.base import RemoteStatus
+from src.services.capture_service import CaptureService, off_session_capture
 from src.services.dunning_service import DunningService
 from src.services.invoice_service import InvoiceService
-from src.services.payment_service import PaymentClaim, PaymentService, existing
+from src.services.payment_service import PaymentService, existing
+from src.services.payment_starts import payment_start
 from src.services.subscription_service import SubscriptionService
 from src.services.user_service import UserService
 
@@ -126,7 +127,7 @@ class OpenLifecycleChargeHandler(IEventHandler[LifecycleChargeIntentRequestedEve
                 result = ChargeResult(invoice.id, "pending", "a payment of it is in flight")
                 return EventResult(ChargeIntent(result))
             self._payments.lease_start(locked, now + self._lease)
-            start = _start(locked, invoice, customer, event.card)
+            start = payment_start(locked.id, invoice, customer, card=event.card)
             return EventResult(ChargeIntent(None, start, existing(locked), resumed=True))
         if event.card is None or customer is None:
             notes = self._dunning.charge_failed(invoice, NO_CARD, event.as_of or now)
@@ -135,7 +136,7 @@ class OpenLifecycleChargeHandler(IEventHandler[LifecycleChargeIntentRequestedEve
             return EventResult(ChargeIntent(result), tuple(notes))
         payment = self._payments.open(invoice, self._provider_name, SAVED_CARD, now + self._expiry)
         self._payments.lease_start(payment, now + self._lease)
-        start = _start(payment, invoice, customer, event.card)
+        start = payment_start(payment.id, invoice, customer, card=event.card)
         return EventResult(ChargeIntent(None, start, existing(payment)))
 
 
@@ -191,19 +192,7 @@ class RecordLifecycleChargeHandler(
         payment.start_lease_until = None
         if remote.status is RemoteStatus.SUCCEEDED:
             outcome, notifications = self._capture.capture(
-                CaptureRequest(
-                    invoice_id=invoice.id,
-                    claim=PaymentClaim(
-                        provider=payment.provider,
-                        reference=intent_id or str(payment.id),
-                        amount=remote.amount if remote.amount is not None else payment.amount,
-                        currency=remote.currency or payment.currency,
-                    ),
-                    payment_id=payment.id,
-                    payment_intent_id=intent_id,
-                    charge_id=remote.charge_id,
-                    as_of=event.as_of,
-                )
+                off_session_capture(payment, invoice.id, remote, intent_id, event.as_of)
             )
             status = self._rules.status_of(invoice)
             if outcome.status == "requires_refund":
@@ -226,22 +215,3 @@ class RecordLifecycleChargeHandler(
         if payment.status is PaymentStatus.COMPLETED:
             return ChargeResult(invoice.id, "paid")
         return ChargeResult(invoice.id, "failed", payment.error_message)
-
-
-def _start(
-    payment: Payment, invoice: Invoice, customer: str | None, card: str | None
-) -> PaymentStart:
-    return PaymentStart(
-        payment_id=payment.id,
-        invoice_id=invoice.id,
-        invoice_number=invoice.number,
-        user_id=invoice.user_id,
-        amount=invoice.total_amount,
-        currency=invoice.currency,
-        customer_id=customer,
-        lines=tuple(
-            LineForProvider(line.description, line.quantity, line.unit_price)
-            for line in invoice.line_items
-        ),
-        saved_payment_method=card,
-    )

@@ -19,7 +19,7 @@ from src.events.auto_reload_events import (
 )
 from src.events.token_results import AutoReloadAttempt
 from src.intents.base import ProviderProcess
-from src.providers.base import ProviderDeclined, RemotePayment, RemoteStatus
+from src.intents.off_session import charge_saved_card
 
 logger = logging.getLogger(__name__)
 FLOW = "auto_reload"
@@ -40,33 +40,16 @@ class AutoReloadProcess(ProviderProcess):
         assert existing is not None
 
         self._faults.reached(f"{FLOW}.before_provider_call")
-        remote: RemotePayment | None = None
-        declined: str | None = None
-        decline_code: str | None = None
-        intent_id: str | None = None
-        if intent.data.resumed:
-            found = provider.fetch_payment(existing)
-            if found.status is not RemoteStatus.NOT_FOUND:
-                remote = found
-        if remote is None and start.saved_payment_method is None:
-            declined = "No saved payment method."
-        elif remote is None:
-            try:
-                started = provider.start_payment(start)
-                remote, intent_id = started.remote, started.payment_intent_id
-                if remote is None:
-                    remote = RemotePayment(RemoteStatus.PENDING, payment_intent_id=intent_id)
-            except ProviderDeclined as error:
-                declined, decline_code = error.message, error.code
+        attempt = charge_saved_card(provider, start, existing, intent.data.resumed)
         self._faults.reached(f"{FLOW}.after_provider_call")
 
         outcome = self._dispatcher().emit(
             AutoReloadOutcomeReportedEvent(
                 payment_id=start.payment_id,
-                remote=remote,
-                payment_intent_id=intent_id,
-                declined=declined,
-                decline_code=decline_code,
+                remote=attempt.remote,
+                payment_intent_id=attempt.payment_intent_id,
+                declined=attempt.declined,
+                decline_code=attempt.decline_code,
             )
         )
         self._faults.reached(f"{FLOW}.after_outcome_commit")

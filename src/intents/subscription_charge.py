@@ -21,7 +21,7 @@ from src.events.subscription_events import (
 )
 from src.events.subscription_results import ChargeResult
 from src.intents.base import ProviderProcess
-from src.providers.base import ProviderDeclined, RemotePayment, RemoteStatus
+from src.intents.off_session import charge_saved_card
 
 logger = logging.getLogger(__name__)
 FLOW = "subscription_charge"
@@ -50,37 +50,17 @@ class SubscriptionChargeProcess(ProviderProcess):
         assert start is not None and existing is not None
 
         self._faults.reached(f"{FLOW}.before_provider_call")
-        remote: RemotePayment | None = None
-        declined: str | None = None
-        decline_code: str | None = None
-        intent_id: str | None = None
-        if intent.resumed:
-            found = provider.fetch_payment(existing)
-            if found.status is not RemoteStatus.NOT_FOUND:
-                remote = found
-        if remote is None:
-            try:
-                started = provider.start_payment(start)
-                remote, intent_id = started.remote, started.payment_intent_id
-                if remote is None:
-                    remote = RemotePayment(RemoteStatus.PENDING, payment_intent_id=intent_id)
-            except ProviderDeclined as error:
-                declined, decline_code = error.message, error.code
+        attempt = charge_saved_card(provider, start, existing, intent.resumed)
         self._faults.reached(f"{FLOW}.after_provider_call")
 
-        outcome = (
-            self._dispatcher()
-            .emit(
-                LifecycleChargeOutcomeReportedEvent(
-                    payment_id=start.payment_id,
-                    remote=remote,
-                    payment_intent_id=intent_id,
-                    declined=declined,
-                    decline_code=decline_code,
-                    as_of=as_of or utc_now(),
-                )
-            )
-            .data
+        reported = LifecycleChargeOutcomeReportedEvent(
+            payment_id=start.payment_id,
+            remote=attempt.remote,
+            payment_intent_id=attempt.payment_intent_id,
+            declined=attempt.declined,
+            decline_code=attempt.decline_code,
+            as_of=as_of or utc_now(),
         )
+        outcome = self._dispatcher().emit(reported).data
         logger.info("charge of invoice %s: %s", invoice_id, outcome.outcome)
         return outcome

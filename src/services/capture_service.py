@@ -243,3 +243,27 @@ def capture_request(
         payment_intent_id=remote.payment_intent_id,
         charge_id=remote.charge_id,
     )
+
+
+def off_session_capture(
+    payment: Payment,
+    invoice_id: uuid.UUID,
+    remote: RemotePayment,
+    intent_id: str | None,
+    as_of: datetime | None = None,
+) -> CaptureRequest:
+    """What an off-session charge the provider confirmed at once claims (auto-reload, a
+    renewal, an upgrade): the provider's amount, or the payment's when it reported none."""
+    return CaptureRequest(
+        invoice_id=invoice_id,
+        claim=PaymentClaim(
+            provider=payment.provider,
+            reference=intent_id or str(payment.id),
+            amount=remote.amount if remote.amount is not None else payment.amount,
+            currency=remote.currency or payment.currency,
+        ),
+        payment_id=payment.id,
+        payment_intent_id=intent_id,
+        charge_id=remote.charge_id,
+        as_of=as_of,
+    )
