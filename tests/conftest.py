@@ -8,6 +8,7 @@ and removed afterwards, so a machine with Python alone runs the whole suite. Uni
 none of this.
 """
 
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,17 +54,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """``TEST_DATABASE_URL``'s server when it answers, else an embedded one for this session."""
     url = database.admin_url()
     if database.is_reachable(url):
         yield url
         return
-    server = embedded_postgres.start(tmp_path_factory.mktemp("embedded-postgres") / "pgdata")
-    try:
-        yield server.admin_url
-    finally:
-        server.stop()
+    # Not under pytest's basetemp: pytest makes that owner-only at every session start, which
+    # would lock the server's unprivileged user (as root: ``pgserver``) out of its own data
+    # whenever another pytest session starts meanwhile.
+    with tempfile.TemporaryDirectory(prefix="billing-test-pg-") as directory:
+        server = embedded_postgres.start(Path(directory) / "pgdata")
+        try:
+            yield server.admin_url
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
