@@ -1,5 +1,9 @@
 # Convenience targets; each is a thin wrapper over bin/ (which works without make too).
-.PHONY: install run worker test lint format check migrate seed bench
+.PHONY: help install run worker test lint format check migrate seed bench
+.DEFAULT_GOAL := help
+
+help:             ## list these targets with what each does (also plain `make`)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 install:          ## create .venv with the runtime and dev dependencies
 	bash -c 'source bin/_venv.sh dev'
