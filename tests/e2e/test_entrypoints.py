@@ -1,13 +1,16 @@
 """What operators and scripts rely on: gunicorn, the flask CLI, the run command, secrets."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psycopg2
+import pytest
 import requests
 from sqlalchemy import text
 
@@ -99,13 +102,18 @@ def _wait_for_worker(data_directory: Path, timeout: float = 60) -> int:
 
 
 def test_the_run_command_starts_postgres_the_api_and_a_worker_and_stops_them(
-    tmp_path: Path,
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """bin/run with no DATABASE_URL, exactly as the README tells a new user: the embedded
     PostgreSQL starts in the instance folder, the API serves, one worker runs jobs; on
     SIGTERM all of it stops, and a second start finds the same data."""
     port = free_port()
-    instance = tmp_path / "instance"
+    # The embedded server's data is not under pytest's basetemp, which pytest makes
+    # owner-only again whenever another session starts (its ``pgserver`` user then could not
+    # reach it); the directory goes with the test.
+    scratch = Path(tempfile.mkdtemp(prefix="billing-run-"))
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    instance = scratch / "instance"
     env = {
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
