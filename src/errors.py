@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -230,3 +230,17 @@ def register_error_handlers(app: Flask) -> None:
         message = "An unexpected error occurred. Quote the request id when reporting it."
         body = {"error": {"code": "internal_error", "message": message, "request_id": request_id}}
         return _json(500, body)
+
+    @app.errorhandler(DBAPIError)
+    def handle_lost_connection(error: DBAPIError) -> tuple[Response, int]:
+        # psycopg2 reports a server that went away mid-query as a plain DatabaseError at
+        # times ("server closed the connection unexpectedly"), not an OperationalError;
+        # SQLAlchemy recognises the disconnect and invalidates the connection. Any other
+        # database error is a bug: a 500.
+        if not error.connection_invalidated:
+            return handle_unexpected(error)
+        logger.error("database_unavailable (request %s): %s", g.get("request_id"), error.orig)
+        code, message, retry_after = _DATABASE_DOWN
+        response, status = _json(503, {"error": {"code": code, "message": message}})
+        response.headers["Retry-After"] = str(retry_after)
+        return response, status
