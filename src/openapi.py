@@ -7,6 +7,8 @@ spectree's own path must differ from the API prefix, since it leaves its own pat
 document.
 """
 
+import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,7 +37,187 @@ def _raise_validation_failed(
     raise ValidationFailed("The request is not valid.")
 
 
-spec = SpecTree(
+# What the strict JSON parser refuses in any request string (src/json_provider.py), said in the
+# document: C0 controls but tab, line feed and carriage return, and DEL. (It refuses lone
+# surrogates too; they are not Unicode text, so a JSON Schema string cannot hold one anyway.)
+_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+REQUEST_TEXT_PATTERN = rf"^[^{_CONTROLS}]*$"
+# Request models strip surrounding whitespace (``str_strip_whitespace``; pydantic trims what
+# Unicode calls White_Space) before they check a length, so a bounded text's bounds count the
+# characters from its first to its last non-space one, and any whitespace may surround them.
+# JSON Schema's minLength/maxLength count every character, so such a text says its bounds in
+# its pattern instead.
+_SPACES = r"\t\n\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_TEXT, _SPACE, _SOLID = rf"[^{_CONTROLS}]", rf"[{_SPACES}]", rf"[^{_CONTROLS}{_SPACES}]"
+
+
+def stripped_text_pattern(min_length: int = 0, max_length: int | None = None) -> str:
+    """The strict parser's character rule and the length bounds, counted once stripped."""
+    if max_length is not None and max_length < 1:
+        return rf"^{_SPACE}*$"
+    if max_length == 1:
+        inner = _SOLID
+    else:
+        upper = "" if max_length is None else str(max_length - 2)
+        middle = rf"{_TEXT}{{{max(min_length - 2, 0)},{upper}}}{_SOLID}"
+        inner = rf"{_SOLID}{middle}" if min_length >= 2 else rf"{_SOLID}({middle})?"
+    if min_length < 1:
+        inner = rf"({inner})?"
+    return rf"^{_SPACE}*{inner}{_SPACE}*$"
+
+
+_COMPONENTS = "#/components/schemas/"
+
+
+_HASH = re.compile(r"[0-9a-f]{7}")
+
+
+def _short_name(name: str) -> str:
+    """``Model.1a2b3c4`` → ``Model``; ``Parent.1a2b3c4.Child`` → ``Child``."""
+    parts = [part for part in name.split(".") if not _HASH.fullmatch(part)]
+    return parts[-1] if parts else name
+
+
+def _qualified_name(name: str) -> str:
+    """``Parent.1a2b3c4.Child`` → ``Parent.Child``: for a child whose short name is taken."""
+    parts = [part for part in name.split(".") if not _HASH.fullmatch(part)]
+    return ".".join(parts) if len(parts) > 1 else name
+
+
+def _short_names(schemas: dict[str, Any]) -> dict[str, str]:
+    """spectree's hash-suffixed component keys, renamed to the model's own name.
+
+    Schemas that would share a name are compared with their references renamed too. Where two
+    different models share a class name (two ``PlanOut`` models), each is named after the first
+    model that holds it (``PlanList.PlanOut``): a name never hides a difference.
+    """
+    renames = {name: _short_name(name) for name in schemas}
+    while True:
+        groups: dict[str, list[str]] = {}
+        for name, short in renames.items():
+            groups.setdefault(short, []).append(name)
+        changed = False
+        for names in groups.values():
+            clusters: list[tuple[Any, list[str]]] = []
+            for name in sorted(names):
+                body = json.loads(json.dumps(schemas[name]))
+                _rewrite_refs(body, renames)
+                cluster = next((members for known, members in clusters if known == body), None)
+                if cluster is None:
+                    clusters.append((body, [name]))
+                else:
+                    cluster.append(name)
+            if len(clusters) > 1:
+                changed = True
+                for _, members in clusters:
+                    qualified = _qualified_name(members[0])
+                    renames.update({member: qualified for member in members})
+        if not changed:
+            return renames
+
+
+def _rewrite_refs(value: Any, renames: dict[str, str]) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_COMPONENTS):
+                item["$ref"] = _COMPONENTS + renames.get(
+                    ref[len(_COMPONENTS) :], ref[len(_COMPONENTS) :]
+                )
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _referenced(value: Any, schemas: dict[str, Any]) -> set[str]:
+    """Every component ``value`` reaches through ``$ref``, transitively."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_COMPONENTS):
+                name = ref[len(_COMPONENTS) :]
+                if name not in found and name in schemas:
+                    found.add(name)
+                    stack.append(schemas[name])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _forbid_control_characters(schema: Any) -> None:
+    """Free-text strings of a request carry the parser's character rule as a ``pattern``."""
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(
+                item
+            ):
+                if "minLength" in item or "maxLength" in item:
+                    item["pattern"] = stripped_text_pattern(
+                        item.pop("minLength", 0), item.pop("maxLength", None)
+                    )
+                else:
+                    item["pattern"] = REQUEST_TEXT_PATTERN
+            stack.extend(value for key, value in item.items() if key != "examples")
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+# The HTTP server (gunicorn, here and in production) refuses a request line over 4094 bytes
+# before the app sees it, with its own small HTML page.
+_URI_TOO_LONG = {
+    "description": "URI Too Long: the HTTP server's request-line limit (4094 bytes)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
+def make_truthful(document: dict[str, Any]) -> dict[str, Any]:
+    """Post-process spectree's document so it says what the API does.
+
+    - component names without spectree's hash suffixes;
+    - 404 on every operation with a path parameter (a URL that names nothing, or is not an
+      id at all, is a 404 before any view runs), 414 on every one with a query string;
+    - request strings carry the strict parser's character rule.
+    """
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    renames = _short_names(schemas)
+    _rewrite_refs(document, renames)
+    document["components"]["schemas"] = {renames[name]: body for name, body in schemas.items()}
+    schemas = document["components"]["schemas"]
+    request_bodies: list[Any] = []
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            if "{" in path and "404" not in operation["responses"]:
+                operation["responses"]["404"] = {
+                    "description": "Not Found",
+                    "content": {
+                        "application/json": {"schema": {"$ref": _COMPONENTS + "ErrorResponse"}}
+                    },
+                }
+            if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+                operation["responses"].setdefault("414", _URI_TOO_LONG)
+            if "requestBody" in operation:
+                request_bodies.append(operation["requestBody"])
+    for name in _referenced(request_bodies, schemas):
+        _forbid_control_characters(schemas[name])
+    return document
+
+
+class BillingSpecTree(SpecTree):
+    """spectree, with its document post-processed by :func:`make_truthful`."""
+
+    def _generate_spec(self) -> dict[str, Any]:
+        return make_truthful(super()._generate_spec())
+
+
+spec = BillingSpecTree(
     "flask",
     title="Billing API",
     version="1.0.0",

@@ -3,7 +3,7 @@
 import uuid
 
 from dependency_injector.wiring import Provide, inject
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 from flask_jwt_extended import verify_jwt_in_request
 
 from src.container import Container
@@ -17,7 +17,7 @@ from src.models.invoice import InvoiceStatus
 from src.models.payment import RefundStatus
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_cursor, decode_sequence_cursor, encode_cursor
-from src.schemas.common import Page, PageQuery
+from src.schemas.common import LedgerPageQuery, Page, PageQuery
 from src.schemas.invoice import AdminInvoiceOut
 from src.schemas.payment import (
     AdminPaymentOut,
@@ -56,6 +56,8 @@ MANUAL_PROVIDER = "manual"
 @inject
 def require_admin(users: UserService = Provide[Container.users.user_service]) -> None:
     """401 without a valid token, 403 for a signed-in user who is not an admin."""
+    if request.method == "OPTIONS":
+        return  # Flask's own answer (200 with Allow); flask-jwt-extended exempts OPTIONS
     verify_jwt_in_request()
     g.admin_id = users.require_admin(current_user_id()).id
 
@@ -219,7 +221,7 @@ def refund_user_usage(
 
 @bp.get("/users/<uuid:user_id>/tokens/transactions")
 @spec.validate(
-    query=PageQuery,
+    query=LedgerPageQuery,
     resp=responses({"HTTP_200": TokenTransactionPage}, 401, 403, 404),
     tags=TAGS,
     security=BEARER,
@@ -227,7 +229,7 @@ def refund_user_usage(
 @inject
 def user_transactions(
     user_id: uuid.UUID,
-    query: PageQuery,
+    query: LedgerPageQuery,
     users: UserService = Provide[Container.users.user_service],
     tokens: TokenService = Provide[Container.tokens.token_service],
 ) -> ViewResult:

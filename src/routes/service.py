@@ -23,7 +23,7 @@ from src.schemas.usage import (
     UsageRefundResponse,
 )
 from src.pagination import decode_sequence_cursor
-from src.schemas.common import PageQuery
+from src.schemas.common import LedgerPageQuery
 from src.schemas.tokens import TokenBalanceOut, TokenTransactionPage
 from src.services.api_key_service import ApiKeyService
 from src.services.token_service import TokenService
@@ -107,7 +107,7 @@ def balance_for_user(
 
 @bp.get("/transactions")
 @spec.validate(
-    query=PageQuery,
+    query=LedgerPageQuery,
     resp=responses({"HTTP_200": TokenTransactionPage}, 401, 403, 404),
     tags=TAGS,
     security=API_KEY,
@@ -115,7 +115,7 @@ def balance_for_user(
 @inject
 def transactions_for_user(
     user_id: uuid.UUID,
-    query: PageQuery,
+    query: LedgerPageQuery,
     users: UserService = Provide[Container.users.user_service],
     tokens: TokenService = Provide[Container.tokens.token_service],
 ) -> ViewResult:

@@ -13,7 +13,7 @@ from src.events.token_events import AutoReloadConfigurationRequestedEvent
 from src.routes.usage import consume
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.pagination import decode_sequence_cursor
-from src.schemas.common import PageQuery
+from src.schemas.common import LedgerPageQuery
 from src.schemas.tokens import TokenBalanceOut, TokenTransactionPage
 from src.schemas.usage import (
     AutoReloadOut,
@@ -45,14 +45,14 @@ def balance(tokens: TokenService = Provide[Container.tokens.token_service]) -> V
 
 @bp.get("/transactions")
 @spec.validate(
-    query=PageQuery,
+    query=LedgerPageQuery,
     resp=responses({"HTTP_200": TokenTransactionPage}, 401),
     tags=TAGS,
     security=BEARER,
 )
 @inject
 def transactions(
-    query: PageQuery, tokens: TokenService = Provide[Container.tokens.token_service]
+    query: LedgerPageQuery, tokens: TokenService = Provide[Container.tokens.token_service]
 ) -> ViewResult:
     """The ledger, newest first: every credit and debit with the balance right after it."""
     page = tokens.list_transactions(

@@ -2,7 +2,7 @@
 
 import uuid
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from src.events.checkout_results import CheckoutResult
 from src.schemas.billing import AddOnSubscriptionOut, SubscriptionOut, TokenBundlePurchaseOut
@@ -15,9 +15,26 @@ CHECKOUT_MESSAGE = "Checkout created. Awaiting payment."
 class CheckoutRequest(RequestModel):
     """At least one item. A bundle id may repeat: each repetition buys one more bundle."""
 
+    # The document says what the handler refuses as ``empty_checkout``: no plan and no items.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["plan_id"], "properties": {"plan_id": {"type": "string"}}},
+                {
+                    "required": ["token_bundle_ids"],
+                    "properties": {"token_bundle_ids": {"minItems": 1}},
+                },
+                {"required": ["add_on_ids"], "properties": {"add_on_ids": {"minItems": 1}}},
+            ]
+        }
+    )
+
     plan_id: uuid.UUID | None = None
     token_bundle_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-    add_on_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    # Each add-on can be bought once (``duplicate_add_on`` otherwise).
+    add_on_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=20, json_schema_extra={"uniqueItems": True}
+    )
 
 
 class CheckoutResponse(ResponseModel):

@@ -46,7 +46,24 @@ INT32_MAX = 2_147_483_647
 # true. (Bodies arrive as parsed JSON; query strings stay lax, they are text by nature, so
 # the query models keep plain ``int``.) UUIDs and enums keep their lax parsing from strings,
 # which is how JSON carries them.
-BodyInt = StrictInt
+# A JSON number with no fractional part (``2.0``, ``2e3``) is an integer in JSON Schema 2020-12,
+# the dialect of our OpenAPI 3.1 document, so it is taken as one; ``2.5`` and strings are not.
+_WHOLE_NUMBER_DIGITS = 18
+
+
+def _whole_number(value: Any) -> Any:
+    """The exact ``Decimal`` the strict parser made of ``2.0`` becomes ``2``; all else as is."""
+    if (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and value.adjusted() <= _WHOLE_NUMBER_DIGITS
+        and value == value.to_integral_value()
+    ):
+        return int(value)
+    return value
+
+
+BodyInt = Annotated[StrictInt, BeforeValidator(_whole_number)]
 BodyBool = StrictBool
 
 # Canonical money text: ASCII digits, an optional fraction within the currency's exponent.
@@ -74,11 +91,24 @@ def _canonical_money(value: Any) -> Decimal:
     return Decimal(text)
 
 
+MONEY_IN_MAX_DIGITS = 14
+_WHOLE_DIGITS = MONEY_IN_MAX_DIGITS - MINOR_UNIT_EXPONENT
+_NONZERO_FRACTIONS = "|".join(
+    f"0{{{zeros}}}[1-9][0-9]{{0,{MINOR_UNIT_EXPONENT - zeros - 1}}}"
+    for zeros in range(MINOR_UNIT_EXPONENT)
+)
+# What MoneyIn takes, exactly, for the document: the canonical text, above zero (``gt=0``),
+# at most 12 whole digits (``max_digits`` less the exponent); leading zeros do not count.
+MONEY_IN_PATTERN = (
+    rf"^0*([1-9][0-9]{{0,{_WHOLE_DIGITS - 1}}}(\.[0-9]{{1,{MINOR_UNIT_EXPONENT}}})?"
+    rf"|0\.({_NONZERO_FRACTIONS}))$"
+)
+
 MoneyIn = Annotated[
     Decimal,
     BeforeValidator(_canonical_money),
-    Field(gt=0, max_digits=14, decimal_places=MINOR_UNIT_EXPONENT),
-    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["49.00"]}),
+    Field(gt=0, max_digits=MONEY_IN_MAX_DIGITS, decimal_places=MINOR_UNIT_EXPONENT),
+    WithJsonSchema({"type": "string", "pattern": MONEY_IN_PATTERN, "examples": ["49.00"]}),
 ]
 
 
@@ -94,11 +124,35 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+def _cursor_schema(kind: str) -> WithJsonSchema:
+    """A cursor is opaque: the document names its kind as a ``format`` (which a client can
+    only copy from ``next_cursor``); anything else is a 400 ``invalid_cursor``."""
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "format": kind,
+            "maxLength": 200,
+            "description": "The next_cursor of the previous page; any other value is a 400.",
+        }
+    )
+
+
+# Keyset cursors (created_at, id) of invoice and payment lists; ledger cursors (a sequence).
+KeysetCursor = Annotated[str | None, Field(max_length=200), _cursor_schema("cursor")]
+LedgerCursor = Annotated[str | None, Field(max_length=200), _cursor_schema("ledger-cursor")]
+
+
 class PageQuery(RequestModel):
     """Keyset pagination: ``cursor`` is the opaque ``next_cursor`` of the previous page."""
 
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: KeysetCursor = None
+
+
+class LedgerPageQuery(PageQuery):
+    """A page of a ledger: its cursor is a position in the ledger's sequence."""
+
+    cursor: LedgerCursor = None
 
 
 class Page(ResponseModel, Generic[ItemT]):

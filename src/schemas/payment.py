@@ -16,7 +16,15 @@ from src.events.payment_results import (
 )
 from src.models.payment import Payment, PaymentStatus, RefundStatus
 from src.providers.base import PaymentMode
-from src.schemas.common import BodyBool, MoneyIn, MoneyOut, Page, RequestModel, ResponseModel
+from src.schemas.common import (
+    BodyBool,
+    KeysetCursor,
+    MoneyIn,
+    MoneyOut,
+    Page,
+    RequestModel,
+    ResponseModel,
+)
 
 # Provider names the generic webhook may not claim: they have paths of their own.
 RESERVED_PROVIDERS = frozenset({"manual", "stripe"})
@@ -192,7 +200,7 @@ class AdminPaymentPage(Page[AdminPaymentSummaryOut]):
 
 class PaymentListQuery(RequestModel):
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: KeysetCursor = None
     status: PaymentStatus | None = None
 
 

@@ -98,6 +98,8 @@ class AdjustTokensRequest(RequestModel):
         ge=-INT32_MAX,
         le=INT32_MAX,
         description="Positive: a bonus. Negative: a correction. Within the balance's range.",
+        # Zero is refused (zero_adjustment), and the document says so.
+        json_schema_extra={"not": {"const": 0}},
     )
     reason: str = Field(min_length=1, max_length=255)
 

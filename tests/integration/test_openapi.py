@@ -1,9 +1,13 @@
 """GET /openapi.json: an OpenAPI 3 document generated from the routes' schemas."""
 
+import json
+import re
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+
+from src.openapi import REQUEST_TEXT_PATTERN, stripped_text_pattern
 
 
 @pytest.fixture
@@ -105,3 +109,64 @@ def test_the_generic_webhook_documents_requires_refund(document: dict[str, Any])
     assert {"reason", "message", "payment_id"} <= set(answer["properties"])
     listing = document["paths"]["/api/v1/admin/payments"]["get"]
     assert "status" in {parameter["name"] for parameter in listing["parameters"]}
+
+
+# --- the document tells the truth (the schema fuzzing gate, tests/fuzz, relies on it) -------
+
+
+def test_component_names_carry_no_hash_suffix(document: dict[str, Any]) -> None:
+    names = set(document["components"]["schemas"])
+    assert not [name for name in names if re.search(r"\.[0-9a-f]{7}(\.|$)", name)]
+    assert {"InvoiceOut", "ErrorResponse", "CheckoutRequest"} <= names
+    # Two different models named PlanOut keep apart, each under the model that holds it.
+    assert {"PlanList.PlanOut", "PlanChangeOut.PlanOut"} <= names
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert refs <= names
+
+
+def test_operations_document_404_for_path_ids_and_414_for_query_strings(
+    document: dict[str, Any],
+) -> None:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "{" in path:
+                assert "404" in operation["responses"], (method, path)
+            if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+                assert "414" in operation["responses"], (method, path)
+
+
+def test_request_text_and_money_and_cursors_are_documented_as_refused(
+    document: dict[str, Any],
+) -> None:
+    consume = document["components"]["schemas"]["ConsumeRequest"]["properties"]
+    # Bounds are counted once stripped, so they live in the pattern, not in maxLength.
+    assert consume["description"]["anyOf"][0]["pattern"] == stripped_text_pattern(0, 255)
+    assert "maxLength" not in consume["reference"]
+    reference = re.compile(consume["reference"]["pattern"])
+    texts = (" a\tb ", "a\x00b", "   ", " " * 300 + "a", "a" * 256)
+    assert [bool(reference.fullmatch(text)) for text in texts] == [True, False, False, True, False]
+    assert re.fullmatch(REQUEST_TEXT_PATTERN, "any\ttext\n") and not re.fullmatch(
+        REQUEST_TEXT_PATTERN, "\x7f"
+    )
+    money = re.compile(
+        document["components"]["schemas"]["RefundRequest"]["properties"]["amount"]["anyOf"][0][
+            "pattern"
+        ]
+    )
+    assert [bool(money.fullmatch(text)) for text in ("0.01", "49.00", "0", "0.00", "1" * 13)] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    listing = document["paths"]["/api/v1/user/tokens/transactions"]["get"]["parameters"]
+    cursor = next(parameter for parameter in listing if parameter["name"] == "cursor")
+    assert cursor["schema"]["format"] == "ledger-cursor"
+
+
+def test_options_on_an_admin_route_is_answered_with_allow(client: FlaskClient) -> None:
+    response = client.options("/api/v1/admin/invoices")
+
+    assert response.status_code == 200
+    assert "GET" in response.headers["Allow"]
