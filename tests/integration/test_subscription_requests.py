@@ -20,16 +20,20 @@ from tests.support.recording import record_notifications
 API = "/api/v1"
 
 
-def subscribe(
-    client: FlaskClient, api: ApiClient, user: RegisteredUser, admin: RegisteredUser, plan: Any
-) -> dict[str, Any]:
-    checkout = api.checkout(user, plan_id=plan)
+def mark_paid(client: FlaskClient, admin: RegisteredUser, invoice_id: str) -> None:
     paid = client.post(
-        f"{API}/admin/invoices/{checkout['invoice']['id']}/mark-paid",
+        f"{API}/admin/invoices/{invoice_id}/mark-paid",
         json={"payment_reference": f"wire-{uuid.uuid4().hex[:10]}"},
         headers=admin.headers,
     )
     assert paid.status_code == 200, paid.get_json()
+
+
+def subscribe(
+    client: FlaskClient, api: ApiClient, user: RegisteredUser, admin: RegisteredUser, plan: Any
+) -> dict[str, Any]:
+    checkout = api.checkout(user, plan_id=plan)
+    mark_paid(client, admin, checkout["invoice"]["id"])
     return dict(checkout["subscription"])
 
 
@@ -210,12 +214,7 @@ def test_a_trial_with_a_bundle_charges_the_bundle_and_trials_on_payment(
     plan_line = next(line for line in invoice["line_items"] if line["item_type"] == "subscription")
     assert plan_line["total_price"] == "0.00" and "7-day trial" in plan_line["description"]
     assert checkout["subscription"]["status"] == "pending"
-    paid = client.post(
-        f"{API}/admin/invoices/{invoice['id']}/mark-paid",
-        json={"payment_reference": f"wire-{uuid.uuid4().hex[:10]}"},
-        headers=admin.headers,
-    )
-    assert paid.status_code == 200, paid.get_json()
+    mark_paid(client, admin, invoice["id"])
     trialing = detail(client, user, checkout["subscription"]["id"])
     assert trialing["status"] == "trialing" and trialing["entitled"]
     assert trialing["next_renewal"]["amount"] == "19.00"
@@ -251,12 +250,7 @@ def test_a_new_plan_after_a_lapse_ends_the_old_subscriptions_add_ons_and_open_in
     add_on = CatalogBuilder(app).add_on(price="5.00")
     old = subscribe(client, api, user, admin, plan)
     bought = api.checkout(user, add_on_ids=(add_on,))
-    paid = client.post(
-        f"{API}/admin/invoices/{bought['invoice']['id']}/mark-paid",
-        json={"payment_reference": f"wire-{uuid.uuid4().hex[:10]}"},
-        headers=admin.headers,
-    )
-    assert paid.status_code == 200, paid.get_json()
+    mark_paid(client, admin, bought["invoice"]["id"])
     end = detail(client, user, old["id"])["current_period_end"]
     assert runner.invoke(args=["billing", "run-due", "--now", end]).exit_code == 0
     invoice_id = detail(client, user, old["id"])["dunning"]["open_invoice_id"]
