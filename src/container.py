@@ -18,7 +18,7 @@ patching imports.
 
 from dependency_injector import containers, providers
 
-from src.config import Settings
+from src.config import READ_BIND, Settings
 from src.containers.auto_reload import AutoReloadContainer
 from src.containers.billing import BillingContainer
 from src.containers.catalog import CatalogContainer
@@ -55,12 +55,18 @@ def _session() -> object:
     return db.session
 
 
+def _read_engine() -> object:
+    """The autocommit engine of the same database (``READ_BIND``), for one-statement reads."""
+    return db.engines[READ_BIND]
+
+
 class Container(containers.DeclarativeContainer):
     wiring_config = containers.WiringConfiguration(packages=["src.routes", "src.cli"])
     __self__ = providers.Self()
 
     settings = providers.Dependency(instance_of=Settings)
     session = providers.Callable(_session)
+    read_engine = providers.Callable(_read_engine)
     # The SQLAlchemy URL the app resolved (the job engine's worker connects to it too).
     database_url = providers.Dependency(instance_of=str)
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, session=session)
@@ -68,7 +74,9 @@ class Container(containers.DeclarativeContainer):
 
     # Areas, upstream first; each is given only the areas it reads.
     jobs = providers.Container(JobsContainer, session=session, database_url=database_url)
-    users = providers.Container(UsersContainer, settings=settings, session=session)
+    users = providers.Container(
+        UsersContainer, settings=settings, session=session, read_engine=read_engine
+    )
     catalog = providers.Container(CatalogContainer, session=session)
     billing = providers.Container(
         BillingContainer, settings=settings, session=session, catalog=catalog

@@ -101,6 +101,11 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class RetryableConflict(Conflict):
+    """The transaction lost a race that running the command again resolves (the dispatcher
+    does, like a serialization failure); a 409 only if every attempt lost."""
+
+
 class InvalidState(ApiError):
     """A transition the current status does not allow (e.g. capturing a cancelled invoice)."""
 

@@ -24,11 +24,13 @@ from src.repositories.auto_reload_repository import AutoReloadRepository
 from src.repositories.base import SessionProxy
 from src.repositories.hold_repository import TokenHoldRepository
 from src.repositories.token_repository import TokenRepository
+from src.repositories.usage_charge_repository import UsageChargeRepository
 from src.repositories.usage_repository import TokenUsageRepository
 from src.services.auto_reload_service import AutoReloadService
 from src.services.entitlement_service import EntitlementService
 from src.services.hold_service import HoldService
 from src.services.token_service import TokenService
+from src.services.usage_fast_path import UsageFastPath
 from src.services.usage_service import UsageService
 
 
@@ -43,6 +45,7 @@ class TokensContainer(containers.DeclarativeContainer):
     usage_repository = providers.Factory(TokenUsageRepository, session=session)
     auto_reload_repository = providers.Factory(AutoReloadRepository, session=session)
     hold_repository = providers.Factory(TokenHoldRepository, session=session)
+    usage_charge_repository = providers.Factory(UsageChargeRepository, session=session)
 
     token_service = providers.Factory(TokenService, tokens=token_repository)
     entitlement_service = providers.Factory(
@@ -59,6 +62,7 @@ class TokensContainer(containers.DeclarativeContainer):
         token_service=token_service,
         entitlement_service=entitlement_service,
     )
+    usage_fast_path = providers.Factory(UsageFastPath, charges=usage_charge_repository)
     hold_service = providers.Factory(
         HoldService,
         holds=hold_repository,
@@ -78,6 +82,7 @@ class TokensContainer(containers.DeclarativeContainer):
         usage_service=usage_service,
         auto_reload_service=auto_reload_service,
         job_queue=jobs.job_queue,
+        fast_path=usage_fast_path,
     )
     refund_usage_handler = providers.Factory(
         RefundUsageHandler,

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from src.errors import RetryableConflict
 from src.events.base import Command, EventResult, IEventHandler, IEventListener, Notification
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,10 @@ class EventDispatcher:
 
     @staticmethod
     def _may_retry(command: Command[Any], error: Exception) -> bool:
-        return command.retry_on_conflict and conflict_sqlstate(error) in RETRYABLE_SQLSTATES
+        lost_race = isinstance(error, RetryableConflict)
+        return command.retry_on_conflict and (
+            lost_race or conflict_sqlstate(error) in RETRYABLE_SQLSTATES
+        )
 
     def publish(self, notifications: Iterable[Notification]) -> None:
         """Deliver each notification to its listeners; a failing listener is only logged."""

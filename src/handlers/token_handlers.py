@@ -23,6 +23,7 @@ from src.jobs.names import AUTO_RELOAD_TASK
 from src.services.auto_reload_service import AutoReloadService
 from src.services.ports import JobQueuePort
 from src.services.token_service import TokenService
+from src.services.usage_fast_path import UsageFastPath
 from src.services.usage_service import UsageService
 from src.services.user_service import UserService
 
@@ -30,22 +31,36 @@ from src.services.user_service import UserService
 class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOutcome]):
     """A use is charged; a balance left under the auto-reload threshold defers the reload as a
     job in the same transaction, so the answer never waits for the provider, a rolled-back use
-    leaves no reload behind, and a committed one leaves exactly one (one waiting per user)."""
+    leaves no reload behind, and a committed one leaves exactly one (one waiting per user).
+
+    With a ``fast_path`` (the SQL wiring), the common use is one statement that also reads the
+    threshold; the rest, and the unit tests' fakes, go through ``UsageService.consume``.
+    """
 
     def __init__(
         self,
         usage_service: UsageService,
         auto_reload_service: AutoReloadService,
         job_queue: JobQueuePort,
+        fast_path: UsageFastPath | None = None,
     ):
         self._usages = usage_service
         self._reloads = auto_reload_service
         self._jobs = job_queue
+        self._fast_path = fast_path
 
     def handle(self, event: TokensConsumeRequestedEvent) -> EventResult[ConsumeOutcome]:
-        # Read before the charge: the balance row stays locked from the charge to the commit,
-        # so nothing that can wait should run after it.
-        threshold = self._reloads.threshold(event.user_id)
+        if self._fast_path is not None:
+            fast = self._fast_path.try_charge(
+                event.user_id, event.amount, event.reference, event.description, event.api_key_id
+            )
+            threshold = fast.reload_threshold
+            if fast.charge is not None:
+                return self._charged(event, fast.charge, threshold)
+        else:
+            # Read before the charge: the balance row stays locked from the charge to the
+            # commit, so nothing that can wait should run after it.
+            threshold = self._reloads.threshold(event.user_id)
         result = self._usages.consume(
             event.user_id, event.amount, event.reference, event.description, event.api_key_id
         )
@@ -58,19 +73,24 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
         )
         if result.replayed:
             return EventResult(ConsumeOutcome(charge, replayed=True))
+        return self._charged(event, charge, threshold)
+
+    def _charged(
+        self, event: TokensConsumeRequestedEvent, charge: UsageCharge, threshold: int | None
+    ) -> EventResult[ConsumeOutcome]:
         notifications: list[Notification] = [
             TokensConsumedEvent(
                 user_id=event.user_id,
-                usage_id=usage.id,
-                source=usage.source.value,
-                charged_tokens=usage.charged_tokens,
-                balance=usage.balance_after,
+                usage_id=charge.usage_id,
+                source=charge.source.value,
+                charged_tokens=charge.charged_tokens,
+                balance=charge.balance,
             )
         ]
         if (
-            usage.source is UsageSource.TOKENS
+            charge.source is UsageSource.TOKENS
             and threshold is not None
-            and usage.balance_after < threshold
+            and charge.balance < threshold
         ):
             self._jobs.enqueue(
                 AUTO_RELOAD_TASK,
@@ -78,7 +98,7 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
                 user_id=event.user_id,
             )
             notifications.append(
-                AutoReloadNeededEvent(user_id=event.user_id, balance=usage.balance_after)
+                AutoReloadNeededEvent(user_id=event.user_id, balance=charge.balance)
             )
         return EventResult(ConsumeOutcome(charge, replayed=False), tuple(notifications))
 

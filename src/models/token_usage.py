@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from src.clock import utc_now
 from src.models.base import Base, IdMixin, status_enum
 
+# token_transactions.reference_type of the ledger entries of a use (and of its refund)
+USAGE_REFERENCE = "token_usage"
+
 
 class UsageSource(StrEnum):
     """What paid for a use, in the entitlement order: subscription, then trial, then tokens."""

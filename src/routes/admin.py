@@ -4,7 +4,7 @@ import uuid
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, g, request
-from flask_jwt_extended import verify_jwt_in_request
+
 
 from src.container import Container
 from src.errors import ProviderError
@@ -34,7 +34,7 @@ from src.schemas.payment import (
 )
 from src.routes.headers import idempotency_key
 from src.routes.usage import refund_usage
-from src.security import current_user_id
+from src.security import current_user_id, require_user
 from src.schemas.tokens import TokenTransactionPage
 from src.schemas.usage import (
     AdjustTokensRequest,
@@ -58,7 +58,7 @@ def require_admin(users: UserService = Provide[Container.users.user_service]) ->
     """401 without a valid token, 403 for a signed-in user who is not an admin."""
     if request.method == "OPTIONS":
         return  # Flask's own answer (200 with Allow); flask-jwt-extended exempts OPTIONS
-    verify_jwt_in_request()
+    require_user()
     g.admin_id = users.require_admin(current_user_id()).id
 
 

@@ -2,13 +2,13 @@
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint
-from flask_jwt_extended import verify_jwt_in_request
+
 
 from src.container import Container
 from src.openapi import BEARER, ViewResult, responses, spec
 from src.schemas.billing import SubscriptionOut
 from src.schemas.usage import EntitlementOut
-from src.security import current_user_id
+from src.security import current_user_id, require_user
 from src.services.entitlement_service import EntitlementService
 
 bp = Blueprint("entitlement", __name__, url_prefix="/user")
@@ -16,7 +16,7 @@ bp = Blueprint("entitlement", __name__, url_prefix="/user")
 
 @bp.before_request
 def require_login() -> None:
-    verify_jwt_in_request()
+    require_user()
 
 
 @bp.get("/entitlement")

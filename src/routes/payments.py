@@ -4,7 +4,7 @@ import uuid
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint
-from flask_jwt_extended import verify_jwt_in_request
+
 
 from src.container import Container
 from src.events.payment_events import PaymentStartRequestedEvent
@@ -27,7 +27,7 @@ from src.schemas.payment import (
     VerifyPaymentRequest,
     VerifyPaymentResponse,
 )
-from src.security import current_user_id
+from src.security import current_user_id, require_user
 from src.services.payment_service import PaymentService
 from src.services.token_service import TokenService
 
@@ -37,7 +37,7 @@ TAGS = ["payments"]
 
 @bp.before_request
 def require_login() -> None:
-    verify_jwt_in_request()
+    require_user()
 
 
 @bp.post("/invoices/<uuid:invoice_id>/pay")

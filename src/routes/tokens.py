@@ -4,10 +4,10 @@ import uuid
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint
-from flask_jwt_extended import verify_jwt_in_request
+
 
 from src.container import Container
-from src.errors import Forbidden
+from src.errors import Forbidden, NotFound
 from src.events.dispatcher import EventDispatcher
 from src.events.token_events import AutoReloadConfigurationRequestedEvent
 from src.routes.usage import consume
@@ -23,7 +23,8 @@ from src.schemas.usage import (
     UsageRefundRequest,
 )
 from src.services.auto_reload_service import AutoReloadService
-from src.security import current_user_id
+from src.security import account_checked_by_view, current_user_id, invalid_token, require_user
+from src.services.account_reads import AccountReadService
 from src.services.token_service import TokenService
 
 bp = Blueprint("tokens", __name__, url_prefix="/user/tokens")
@@ -32,14 +33,20 @@ TAGS = ["tokens"]
 
 @bp.before_request
 def require_login() -> None:
-    verify_jwt_in_request()
+    require_user()
 
 
 @bp.get("/balance")
+@account_checked_by_view
 @spec.validate(resp=responses({"HTTP_200": TokenBalanceOut}, 401), tags=TAGS, security=BEARER)
 @inject
-def balance(tokens: TokenService = Provide[Container.tokens.token_service]) -> ViewResult:
-    view = tokens.get_balance(current_user_id())
+def balance(
+    reads: AccountReadService = Provide[Container.users.account_read_service],
+) -> ViewResult:
+    """One indexed lookup, in autocommit (the balance row proves the account)."""
+    view = reads.balance(current_user_id())
+    if view is None:
+        raise invalid_token()
     return TokenBalanceOut.of(view)
 
 
@@ -62,6 +69,7 @@ def transactions(
 
 
 @bp.post("/consume")
+@account_checked_by_view
 @spec.validate(
     json=ConsumeRequest,
     resp=responses({"HTTP_201": ConsumeResponse}, 401, 402, 422),
@@ -75,7 +83,12 @@ def consume_tokens(
     """Charge one use: covered by an active subscription, else a trial credit, else
     ``amount`` tokens (402 ``insufficient_tokens`` with {balance, required} if short). The
     same ``reference`` again replays the first answer: a retry never charges twice."""
-    return consume(dispatcher, current_user_id(), json)
+    try:
+        return consume(dispatcher, current_user_id(), json)
+    except NotFound as error:
+        if error.resource == "user":  # the charge's own statement found no account
+            raise invalid_token() from error
+        raise
 
 
 @bp.post("/usages/<uuid:usage_id>/refund")

@@ -4,7 +4,7 @@ import uuid
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint
-from flask_jwt_extended import verify_jwt_in_request
+
 
 from src.container import Container
 from src.events.checkout_events import CheckoutRequestedEvent
@@ -16,7 +16,7 @@ from src.routes.headers import idempotency_key
 from src.schemas.checkout import CheckoutRequest, CheckoutResponse
 from src.schemas.common import Page, PageQuery
 from src.schemas.invoice import InvoiceOut
-from src.security import current_user_id
+from src.security import current_user_id, require_user
 from src.services.invoice_service import InvoiceService
 
 bp = Blueprint("user", __name__, url_prefix="/user")
@@ -25,7 +25,7 @@ bp = Blueprint("user", __name__, url_prefix="/user")
 @bp.before_request
 def require_login() -> None:
     """No route of this blueprint is reachable without a valid bearer token."""
-    verify_jwt_in_request()
+    require_user()
 
 
 class InvoicePage(Page[InvoiceOut]):

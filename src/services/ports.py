@@ -24,8 +24,10 @@ from src.models.token_ledger import TokenTransaction, UserTokenBalance
 from src.models.token_usage import TokenUsage
 from src.models.user import User
 from src.pagination import Cursor, PageResult, SequenceCursor
+from src.repositories.account_reads import BalanceRow
 from src.repositories.payment_repository import CurrencyTotal
 from src.repositories.token_repository import BalanceChange, LedgerMismatch, LedgerPage
+from src.repositories.usage_charge_repository import OneStatementCharge
 
 CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
 
@@ -241,6 +243,28 @@ class UsageRepositoryPort(Protocol):
     def find(self, user_id: uuid.UUID, reference: str) -> TokenUsage | None: ...
 
     def try_claim(self, usage: TokenUsage) -> bool: ...
+
+
+class AccountReadRepositoryPort(Protocol):
+    def account_exists(self, user_id: uuid.UUID) -> bool: ...
+
+    def balance(self, user_id: uuid.UUID) -> BalanceRow | None: ...
+
+
+class UsageChargeRepositoryPort(Protocol):
+    def charge(
+        self,
+        *,
+        usage_id: uuid.UUID,
+        entry_id: uuid.UUID,
+        user_id: uuid.UUID,
+        amount: int,
+        reference: str,
+        description: str | None,
+        ledger_description: str,
+        api_key_id: uuid.UUID | None,
+        now: datetime,
+    ) -> OneStatementCharge: ...
 
 
 class ApiKeyRepositoryPort(Protocol):

@@ -127,11 +127,18 @@ def test_postgres_gets_pool_settings() -> None:
 
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://db.example/billing"
     options = config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert (options["pool_size"], options["max_overflow"], options["pool_pre_ping"]) == (7, 3, True)
+    assert (options["pool_size"], options["max_overflow"], options["pool_pre_ping"]) == (
+        7,
+        3,
+        False,
+    )
+    assert options["pool_recycle"] == 1800
     assert options["connect_args"]["options"] == (
         "-c statement_timeout=5000 -c lock_timeout=3000 "
-        "-c idle_in_transaction_session_timeout=30000"
+        "-c idle_in_transaction_session_timeout=30000 -c plan_cache_mode=force_generic_plan"
     )
+    reads = config["SQLALCHEMY_BINDS"]["autocommit"]
+    assert reads == {"url": config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"}
     assert config["JWT_ACCESS_TOKEN_EXPIRES"] == 15 * 60
 
 

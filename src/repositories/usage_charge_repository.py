@@ -1,0 +1,317 @@
+"""The common consume as one SQL statement: claim, debit, ledger entry, in one round trip.
+
+A consume paid with tokens used to take about nine statements through the ORM (look-up,
+savepoint claim, subscription, trial, debit, ledger, usage update, auto-reload look-up),
+and most of the request's time was SQLAlchemy's unit of work between them, with the
+balance row locked. Here data-modifying CTEs do it all at once:
+
+- ``debit`` takes the tokens with the same conditional UPDATE as ``apply_change``
+  (available = balance - held never below zero; the row lock serialises one user's
+  changes), but only when the statement's snapshot shows no earlier use of the reference,
+  no open subscription whose plan covers uses, and no trial credit left: exactly the cases
+  in which the entitlement order ends at "tokens";
+- ``claim`` inserts the usage row, complete, from what ``debit`` returned (no row when
+  nothing was debited), and ``entry`` the ledger entry with ``sequence = version``;
+- the outer SELECT also returns what the caller needs to decide the rest without another
+  trip: which condition stopped the debit, the balance as of the snapshot, and the armed
+  auto-reload threshold.
+
+A concurrent use of the same reference is serialised by the unique index on
+``(user_id, reference)``: the loser's INSERT fails with 23505 and, a statement being
+atomic, its debit and ledger entry are undone with it. The statement is built once with
+SQLAlchemy Core, compiled once per process and prepared once per connection (prepared.py).
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    Exists,
+    ScalarSelect,
+    Select,
+    String,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    exists,
+    false,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import DataError, IntegrityError
+
+from src.errors import BalanceLimitExceeded, RetryableConflict
+from src.models.auto_reload import AutoReloadSetting
+from src.models.base import Base
+from src.models.plan import Plan
+from src.models.subscription import OPEN_SUBSCRIPTION_STATUSES, Subscription
+from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
+from src.models.token_usage import USAGE_REFERENCE, TokenUsage, UsageSource, UsageStatus
+from src.models.user import User
+from src.repositories.base import UNIQUE_VIOLATION_SQLSTATE, SessionProxy
+from src.repositories.prepared import PreparedStatement
+from src.repositories.token_repository import INT32_MAX, NUMERIC_VALUE_OUT_OF_RANGE
+
+REFERENCE_CONSTRAINT = "uq_token_usages_user_id_reference"
+
+
+class ReferenceClaimedConcurrently(RetryableConflict):
+    """Another transaction recorded the same reference first; this one was undone whole.
+
+    Running the command again finds that use and replays it (the dispatcher retries
+    commands that lost a conflict)."""
+
+    code = "usage_in_progress"
+
+
+@dataclass(frozen=True)
+class OneStatementCharge:
+    """What the statement did. ``balance`` / ``version`` are set when it charged."""
+
+    balance: int | None
+    version: int | None
+    reference_seen: bool
+    covered_by_subscription: bool
+    trial_remaining: int | None  # None: no such user
+    snapshot_balance: int | None  # None: no balance row
+    snapshot_held: int | None
+    reload_threshold: int | None  # None: auto-reload off
+
+    @property
+    def charged(self) -> bool:
+        return self.balance is not None
+
+
+def _table(model: type[Base]) -> Table:
+    return Base.metadata.tables[model.__tablename__]
+
+
+def _build_statement() -> Select[Any]:
+    balances = _table(UserTokenBalance)
+    usages = _table(TokenUsage)
+    ledger = _table(TokenTransaction)
+    users = _table(User)
+    subscriptions = _table(Subscription)
+    plans = _table(Plan)
+    reloads = _table(AutoReloadSetting)
+
+    user_id = bindparam("p_user_id", type_=Uuid)
+    amount = bindparam("p_amount", type_=Integer)
+    reference = bindparam("p_reference", type_=String)
+    now = bindparam("p_now", type_=balances.c.updated_at.type)
+
+    # Each use of a condition gets its own clause (built by these functions): one object
+    # in two places of a statement confuses the cache's extraction of its literal values.
+    def seen() -> Exists:
+        return exists().where(usages.c.user_id == user_id, usages.c.reference == reference)
+
+    def covered() -> Exists:
+        open_status = or_(
+            *(
+                subscriptions.c.status == literal(status.value, subscriptions.c.status.type)
+                for status in OPEN_SUBSCRIPTION_STATUSES
+            )
+        )
+        return exists().where(
+            subscriptions.c.user_id == user_id,
+            open_status,  # OR of equalities: an IN list would be expanded at every execution
+            plans.c.id == subscriptions.c.plan_id,
+            plans.c.usage_metered.is_(false()),
+        )
+
+    def trial() -> ScalarSelect[Any]:
+        return select(users.c.trial_remaining).where(users.c.id == user_id).scalar_subquery()
+
+    def snapshot(column: str) -> ScalarSelect[Any]:
+        query = select(balances.c[column]).where(balances.c.user_id == user_id)
+        return query.scalar_subquery()
+
+    debit = (
+        update(balances)
+        .where(
+            balances.c.user_id == user_id,
+            balances.c.balance - amount - balances.c.held >= 0,
+            ~seen(),
+            ~covered(),
+            trial() <= 0,
+        )
+        .values(
+            balance=balances.c.balance - amount,
+            total_spent=balances.c.total_spent + amount,
+            version=balances.c.version + 1,
+            updated_at=now,
+        )
+        .returning(balances.c.balance, balances.c.version)
+        .cte("debit")
+    )
+    claim = (
+        insert(usages)
+        .from_select(
+            [
+                "id",
+                "user_id",
+                "reference",
+                "requested_amount",
+                "charged_tokens",
+                "source",
+                "status",
+                "description",
+                "balance_after",
+                "api_key_id",
+                "created_at",
+            ],
+            select(
+                bindparam("p_usage_id", type_=Uuid),
+                user_id,
+                reference,
+                amount,
+                amount,
+                literal(UsageSource.TOKENS.value, usages.c.source.type),
+                literal(UsageStatus.CHARGED.value, usages.c.status.type),
+                bindparam("p_description", type_=String),
+                debit.c.balance,
+                bindparam("p_api_key_id", type_=Uuid),
+                now,
+            ).select_from(debit),
+        )
+        .returning(usages.c.id)
+        .cte("claim")
+    )
+    entry = (
+        insert(ledger)
+        .from_select(
+            [
+                "id",
+                "user_id",
+                "sequence",
+                "amount",
+                "held_delta",
+                "transaction_type",
+                "reference_type",
+                "reference_id",
+                "description",
+                "balance_after",
+                "created_at",
+            ],
+            select(
+                bindparam("p_entry_id", type_=Uuid),
+                user_id,
+                debit.c.version,
+                -amount,
+                literal(0),
+                literal(TokenTransactionType.USAGE.value, ledger.c.transaction_type.type),
+                literal(USAGE_REFERENCE, String),
+                bindparam("p_usage_id", type_=Uuid),
+                bindparam("p_ledger_description", type_=String),
+                debit.c.balance,
+                now,
+            ).select_from(debit),
+        )
+        .returning(ledger.c.id)
+        .cte("entry")
+    )
+    return select(
+        select(debit.c.balance).scalar_subquery().label("balance"),
+        select(debit.c.version).scalar_subquery().label("version"),
+        # Referencing the two INSERTs keeps them in the statement.
+        select(claim.c.id).scalar_subquery().label("usage_id"),
+        select(entry.c.id).scalar_subquery().label("entry_id"),
+        seen().label("reference_seen"),
+        covered().label("covered"),
+        trial().label("trial_remaining"),
+        snapshot("balance").label("snapshot"),
+        snapshot("held").label("held"),
+        select(reloads.c.threshold)
+        .where(and_(reloads.c.user_id == user_id, reloads.c.enabled.is_(True)))
+        .scalar_subquery()
+        .label("threshold"),
+    )
+
+
+CHARGE_STATEMENT = _build_statement()
+PREPARED_CHARGE = PreparedStatement(
+    "billing_charge_usage",
+    CHARGE_STATEMENT,
+    (
+        ("p_usage_id", "uuid"),
+        ("p_entry_id", "uuid"),
+        ("p_user_id", "uuid"),
+        ("p_amount", "integer"),
+        ("p_reference", "text"),
+        ("p_description", "text"),
+        ("p_ledger_description", "text"),
+        ("p_api_key_id", "uuid"),
+        ("p_now", "timestamptz"),
+    ),
+)
+
+
+class UsageChargeRepository:
+    def __init__(self, session: SessionProxy) -> None:
+        self._session = session
+
+    def charge(
+        self,
+        *,
+        usage_id: uuid.UUID,
+        entry_id: uuid.UUID,
+        user_id: uuid.UUID,
+        amount: int,
+        reference: str,
+        description: str | None,
+        ledger_description: str,
+        api_key_id: uuid.UUID | None,
+        now: datetime,
+    ) -> OneStatementCharge:
+        """Run the statement in the session's transaction (on its connection: no ORM).
+
+        The parameters are prefixed: a bind named like a column (``user_id``) would be taken
+        by ``update()`` as that column's new value.
+        """
+        parameters = {
+            "p_usage_id": usage_id,
+            "p_entry_id": entry_id,
+            "p_user_id": user_id,
+            "p_amount": amount,
+            "p_reference": reference,
+            "p_description": description,
+            "p_ledger_description": ledger_description,
+            "p_api_key_id": api_key_id,
+            "p_now": now,
+        }
+        try:
+            row = PREPARED_CHARGE.execute(self._session.connection(), parameters).one()
+        except IntegrityError as error:
+            diagnostics = getattr(error.orig, "diag", None)
+            if (
+                getattr(error.orig, "pgcode", None) == UNIQUE_VIOLATION_SQLSTATE
+                and getattr(diagnostics, "constraint_name", None) == REFERENCE_CONSTRAINT
+            ):
+                raise ReferenceClaimedConcurrently(
+                    "This use is being recorded; retry.", code="usage_in_progress"
+                ) from error
+            raise
+        except DataError as error:
+            if getattr(error.orig, "pgcode", None) != NUMERIC_VALUE_OUT_OF_RANGE:
+                raise
+            raise BalanceLimitExceeded(
+                "This change would take the token balance past its limit "
+                f"({INT32_MAX:,} tokens)."
+            ) from error
+        return OneStatementCharge(
+            balance=row.balance,
+            version=row.version,
+            reference_seen=bool(row.reference_seen),
+            covered_by_subscription=bool(row.covered),
+            trial_remaining=row.trial_remaining,
+            snapshot_balance=row.snapshot,
+            snapshot_held=row.held,
+            reload_threshold=row.threshold,
+        )

@@ -1,0 +1,174 @@
+"""The fast money paths (issue 14): what reaches the database per request, and the races
+the one-statement consume must still win. Every statement the app sends is recorded with
+SQLAlchemy's ``before_cursor_execute`` event on both of its engines."""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg2
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event, text
+
+from src.app import BillingApp
+from src.config import READ_BIND
+from src.extensions import db
+from src.models.token_ledger import TokenTransaction
+from src.models.token_usage import TokenUsage
+from tests.support.api import ApiClient, RegisteredUser
+from tests.support.pg_faults import row_lock
+from tests.support.tokens import buy_tokens, consume
+
+LOCK_BALANCE = "SELECT 1 FROM user_token_balances WHERE user_id = %s FOR UPDATE"
+
+
+@pytest.fixture
+def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+    return {**app_settings, "TRIAL_CREDITS": 0}
+
+
+@pytest.fixture
+def funded(api: ApiClient, user: RegisteredUser, demo_catalog: dict[str, Any]) -> RegisteredUser:
+    buy_tokens(api, user, demo_catalog["tokens-100"])
+    return user
+
+
+@contextmanager
+def recorded_statements(app: BillingApp) -> Iterator[list[tuple[str, str]]]:
+    """(engine, SQL) of every statement sent meanwhile, by the app's two engines."""
+    seen: list[tuple[str, str]] = []
+    with app.app_context():
+        engines: dict[str, Engine] = {"session": db.engine, "autocommit": db.engines[READ_BIND]}
+
+    def recorder(name: str) -> Any:
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            seen.append((name, statement))
+
+        return record
+
+    listeners = [(engine, recorder(name)) for name, engine in engines.items()]
+    for engine, listener in listeners:
+        event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        for engine, listener in listeners:
+            event.remove(engine, "before_cursor_execute", listener)
+
+
+def database_url(app: BillingApp) -> str:
+    return str(app.config["SQLALCHEMY_DATABASE_URI"]).replace("+psycopg2", "")
+
+
+def test_a_consume_paid_with_tokens_is_one_statement(
+    app: BillingApp, client: FlaskClient, funded: RegisteredUser
+) -> None:
+    assert consume(client, funded, 1, "warm-up").status_code == 201  # prepares the statement
+
+    with recorded_statements(app) as statements:
+        response = consume(client, funded, 2, "one-trip")
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["balance"] == 97
+    assert [engine for engine, _ in statements] == ["session"]
+    assert statements[0][1].startswith("EXECUTE billing_charge_usage(")
+
+
+def test_a_balance_read_is_one_autocommit_statement(
+    app: BillingApp, client: FlaskClient, funded: RegisteredUser
+) -> None:
+    with recorded_statements(app) as statements:
+        response = client.get("/api/v1/user/tokens/balance", headers=funded.headers)
+
+    assert response.status_code == 200
+    assert response.get_json()["balance"] == 100
+    assert len(statements) == 1 and statements[0][0] == "autocommit", statements
+    assert "FROM user_token_balances" in statements[0][1]
+
+
+def test_a_replay_takes_the_full_path_and_answers_the_first_charge(
+    app: BillingApp, client: FlaskClient, funded: RegisteredUser
+) -> None:
+    first = consume(client, funded, 4, "again")
+    with recorded_statements(app) as statements:
+        again = consume(client, funded, 4, "again")
+
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert statements[0][1].startswith("EXECUTE billing_charge_usage(")  # found the reference
+    assert len(statements) > 1  # then the full path read the first use
+
+
+def test_two_retries_of_one_reference_queued_on_the_balance_lock_charge_once(
+    app: BillingApp, funded: RegisteredUser, count_rows: Any
+) -> None:
+    """Both requests take their snapshot before the first commits, so both see the
+    reference free: the loser's INSERT of the usage fails on the unique index, its whole
+    statement (debit and ledger entry included) is undone, and its command runs again and
+    replays the winner."""
+    url = database_url(app)
+    answers: list[Any] = [None, None]
+
+    def send(index: int) -> None:
+        answers[index] = consume(app.test_client(), funded, 3, "queued-twice")
+
+    with row_lock(url, LOCK_BALANCE, (str(funded.id),)):
+        threads = [threading.Thread(target=send, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        wait_for_lock_waiters(url, 2)
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert answers[0].get_json()["usage_id"] == answers[1].get_json()["usage_id"]
+    assert count_rows(TokenUsage) == 1
+    with app.app_context():
+        entries = db.session.scalars(
+            text("SELECT amount FROM token_transactions WHERE transaction_type = 'usage'")
+        ).all()
+        balance = db.session.scalar(
+            text("SELECT balance FROM user_token_balances WHERE user_id = :id"),
+            {"id": funded.id},
+        )
+    assert entries == [-3] and balance == 97
+
+
+def test_a_consume_for_a_deleted_account_is_401_and_writes_nothing(
+    app: BillingApp, client: FlaskClient, user: RegisteredUser, count_rows: Any
+) -> None:
+    with app.app_context():
+        for table in ("user_token_balances", "users"):
+            key = "id" if table == "users" else "user_id"
+            db.session.execute(text(f"DELETE FROM {table} WHERE {key} = :id"), {"id": user.id})
+        db.session.commit()
+
+    response = consume(client, user, 1, "gone")
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_token"
+    assert count_rows(TokenUsage) == 0 and count_rows(TokenTransaction) == 0
+
+
+def wait_for_lock_waiters(url: str, count: int, timeout: float = 15) -> None:
+    """Until ``count`` backends of this database wait on a lock (the queued requests)."""
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+                row = cursor.fetchone()
+            if row is not None and row[0] >= count:
+                return
+            time.sleep(0.02)
+    finally:
+        connection.close()
+    raise AssertionError(f"fewer than {count} requests queued on the balance lock")
