@@ -14,6 +14,7 @@
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,3 +204,34 @@ def sample_sessions(database_url: str, interval: float = 0.05) -> Iterator[Sessi
             result.waiting_for_lock = totals[0] / result.samples
             result.idle_in_transaction = totals[1] / result.samples
             result.running = totals[2] / result.samples
+
+
+# Sessions of the benchmark database inside a transaction (other than the asking one).
+OPEN_TRANSACTIONS = """
+    SELECT count(*) FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      AND backend_type = 'client backend' AND xact_start IS NOT NULL
+"""
+
+
+def wait_until_quiet(database_url: str, quiet: float = 1.0, timeout: float = 60) -> float:
+    """Wait until no session has been inside a transaction for ``quiet`` seconds; return the
+    seconds waited. A load generator that stops at a deadline (wrk) leaves requests in the
+    server that still commit afterwards: a check that starts too early sees half a phase."""
+    started = time.monotonic()
+    quiet_since = started
+    connection = psycopg2.connect(database_url, connect_timeout=5)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            while time.monotonic() - started < timeout:
+                cursor.execute(OPEN_TRANSACTIONS)
+                row = cursor.fetchone()
+                if row and int(row[0]):
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= quiet:
+                    break
+                time.sleep(0.05)
+    finally:
+        connection.close()
+    return time.monotonic() - started

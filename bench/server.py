@@ -79,6 +79,7 @@ class ServerConfig:
 
     workers: int = 2
     threads: int = 8
+    keepalive: int | None = None  # gunicorn --keep-alive seconds; None: gunicorn's default
 
     @property
     def worker_class(self) -> str:
@@ -116,6 +117,15 @@ def _wait_until_up(url: str, process: "subprocess.Popen[bytes]", log: Path, time
     raise RuntimeError(f"gunicorn did not answer {url} in {timeout}s:\n{log.read_text()}")
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running server: where to send requests, and the gunicorn master's pid (its children
+    are the workers, for a profiler to attach to)."""
+
+    base_url: str
+    pid: int
+
+
 @contextmanager
 def serve_app(
     database_url: str,
@@ -130,6 +140,19 @@ def serve_app(
     written (to ``log``): an access log would be client-side work the app does not do in
     production behind a proxy that logs.
     """
+    with serve_app_process(database_url, config, log, timeout, settings) as served:
+        yield served.base_url
+
+
+@contextmanager
+def serve_app_process(
+    database_url: str,
+    config: ServerConfig,
+    log: Path,
+    timeout: float = 60,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[Served]:
+    """``serve_app``, yielding the master's pid with the base URL."""
     port = free_port()
     command = [
         sys.executable,
@@ -143,6 +166,7 @@ def serve_app(
         config.worker_class,
         "--threads",
         str(config.threads),
+        *(["--keep-alive", str(config.keepalive)] if config.keepalive is not None else []),
         "--error-logfile",
         "-",
         "src.app:create_app()",
@@ -158,7 +182,7 @@ def serve_app(
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(f"{base_url}{API}/health", process, log, timeout)
-        yield base_url
+        yield Served(base_url, process.pid)
     finally:
         process.terminate()
         try:
