@@ -18,12 +18,26 @@ class AuditLogListener(IEventListener):
     """Writes every published fact to the ``billing.events`` log, one structured line each."""
 
     def notify(self, event: Notification) -> None:
+        if not logger.isEnabledFor(logging.INFO):
+            return
         fields = {
             key: str(value)
-            for key, value in dataclasses.asdict(event).items()
+            for key, value in _field_values(event)
             if key not in ("event_id", "occurred_at") and key not in PERSONAL_FIELDS
         }
         logger.info("%s %s", event.name, fields, extra={"event_id": str(event.event_id)})
+
+
+def _field_values(event: Notification) -> list[tuple[str, object]]:
+    """The event's fields as ``dataclasses.asdict`` shows them, without its deep copy of
+    every value (most of the listener's cost on a consume) when all are plain values."""
+    values = [(field.name, getattr(event, field.name)) for field in dataclasses.fields(event)]
+    if any(
+        isinstance(value, (list, tuple, dict)) or dataclasses.is_dataclass(value)
+        for _, value in values
+    ):
+        return list(dataclasses.asdict(event).items())
+    return values
 
 
 class AutoReloadListener(IEventListener):
