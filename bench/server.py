@@ -72,20 +72,25 @@ def flask_cli(database_url: str, *arguments: str, settings: Mapping[str, str] | 
 class ServerConfig:
     """gunicorn's worker model: ``threads`` > 1 means gthread workers, else sync workers.
 
-    The default, 2 gthread workers x 8 threads (one process per core, threads to wait on
-    PostgreSQL), served more requests per second than 4 sync workers (the Dockerfile's setup)
-    in every interleaved comparison on the 2-core benchmark machine; see bench/README.md.
+    The default, 2 sync workers (one per core, as bin/run serves), was the fastest gunicorn
+    setup on the 2-core benchmark machine once a consume became one statement: the app is
+    CPU-bound, and threads only added GIL contention (bench/README.md, "Server model").
     """
 
     workers: int = 2
-    threads: int = 8
+    threads: int = 1
     keepalive: int | None = None  # gunicorn --keep-alive seconds; None: gunicorn's default
+    # "granian": the Rust WSGI server, ``threads`` its blocking threads per worker (measured
+    # against gunicorn in bench/README.md; the app is served by gunicorn everywhere else).
+    server: str = "gunicorn"
 
     @property
     def worker_class(self) -> str:
         return "gthread" if self.threads > 1 else "sync"
 
     def describe(self) -> str:
+        if self.server == "granian":
+            return f"granian {self.workers} workers x {self.threads} blocking threads (keep-alive)"
         if self.worker_class == "sync":
             return f"gunicorn {self.workers} sync workers (no keep-alive: one connection/request)"
         return f"gunicorn {self.workers} gthread workers x {self.threads} threads (keep-alive)"
@@ -154,23 +159,27 @@ def serve_app_process(
 ) -> Iterator[Served]:
     """``serve_app``, yielding the master's pid with the base URL."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(config.workers),
-        "--worker-class",
-        config.worker_class,
-        "--threads",
-        str(config.threads),
-        *(["--keep-alive", str(config.keepalive)] if config.keepalive is not None else []),
-        "--error-logfile",
-        "-",
-        "src.app:create_app()",
-    ]
+    command = (
+        _granian_command(config, port)
+        if config.server == "granian"
+        else [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(config.workers),
+            "--worker-class",
+            config.worker_class,
+            "--threads",
+            str(config.threads),
+            *(["--keep-alive", str(config.keepalive)] if config.keepalive is not None else []),
+            "--error-logfile",
+            "-",
+            "src.app:create_app()",
+        ]
+    )
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,
@@ -190,6 +199,28 @@ def serve_app_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _granian_command(config: ServerConfig, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(config.workers),
+        "--blocking-threads",
+        str(config.threads),
+        "--log-level",
+        "warning",
+        "src.app:create_app",
+    ]
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout|Exit)\b")

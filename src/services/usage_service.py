@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from src.clock import utc_now
 from src.errors import Conflict, Forbidden, NotFound, Unprocessable
 from src.models.token_ledger import TokenTransactionType
-from src.models.token_usage import USAGE_REFERENCE, TokenUsage, UsageSource, UsageStatus
+from src.models.token_usage import USAGE_REFERENCE as USAGE_REFERENCE  # the ledger's name
+from src.models.token_usage import TokenUsage, UsageSource, UsageStatus
 from src.services.entitlement_service import EntitlementService
 from src.services.ports import UsageRepositoryPort, UserRepositoryPort
 from src.services.token_service import LedgerReference, TokenService
