@@ -1,6 +1,8 @@
 """Balances and ledger entries. Balance changes are single conditional UPDATEs."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select, update
@@ -17,6 +19,21 @@ from src.repositories.base import SessionProxy, unique_violations_as_duplicates
 
 NUMERIC_VALUE_OUT_OF_RANGE = "22003"
 INT32_MAX = 2_147_483_647  # the balance columns are PostgreSQL ``integer``
+
+
+@contextmanager
+def out_of_range_as_balance_limit() -> Iterator[None]:
+    """22003, a total past the ``integer`` column's range: a clear 422 (an admin's adjustment
+    or mark-paid); for money a provider confirmed, the capture's savepoint turns it into
+    ``requires_refund``. Never a 500."""
+    try:
+        yield
+    except DataError as error:
+        if getattr(error.orig, "pgcode", None) != NUMERIC_VALUE_OUT_OF_RANGE:
+            raise
+        raise BalanceLimitExceeded(
+            f"This change would take the token balance past its limit ({INT32_MAX:,} tokens)."
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -97,18 +114,8 @@ class TokenRepository:
             .returning(UserTokenBalance.balance, UserTokenBalance.version, UserTokenBalance.held)
             .execution_options(synchronize_session=False)
         )
-        try:
+        with out_of_range_as_balance_limit():
             row = self._session.execute(statement).one_or_none()
-        except DataError as error:
-            # 22003: a total past the ``integer`` column's range. A clear 422 (an admin's
-            # adjustment or mark-paid), and for money a provider confirmed the capture's
-            # savepoint turns it into ``requires_refund``: never a 500.
-            if getattr(error.orig, "pgcode", None) != NUMERIC_VALUE_OUT_OF_RANGE:
-                raise
-            raise BalanceLimitExceeded(
-                "This change would take the token balance past its limit "
-                f"({INT32_MAX:,} tokens)."
-            ) from error
         return None if row is None else BalanceChange(balance=row[0], version=row[1], held=row[2])
 
     def open_balance(self, user_id: uuid.UUID) -> None:

@@ -45,9 +45,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
-from src.errors import BalanceLimitExceeded, RetryableConflict
+from src.errors import RetryableConflict
 from src.models.auto_reload import AutoReloadSetting
 from src.models.base import Base
 from src.models.plan import Plan
@@ -57,7 +57,7 @@ from src.models.token_usage import USAGE_REFERENCE, TokenUsage, UsageSource, Usa
 from src.models.user import User
 from src.repositories.base import UNIQUE_VIOLATION_SQLSTATE, SessionProxy
 from src.repositories.prepared import PreparedStatement
-from src.repositories.token_repository import INT32_MAX, NUMERIC_VALUE_OUT_OF_RANGE
+from src.repositories.token_repository import out_of_range_as_balance_limit
 
 REFERENCE_CONSTRAINT = "uq_token_usages_user_id_reference"
 
@@ -287,7 +287,8 @@ class UsageChargeRepository:
             "p_now": now,
         }
         try:
-            row = PREPARED_CHARGE.execute(self._session.connection(), parameters).one()
+            with out_of_range_as_balance_limit():
+                row = PREPARED_CHARGE.execute(self._session.connection(), parameters).one()
         except IntegrityError as error:
             diagnostics = getattr(error.orig, "diag", None)
             if (
@@ -298,13 +299,6 @@ class UsageChargeRepository:
                     "This use is being recorded; retry.", code="usage_in_progress"
                 ) from error
             raise
-        except DataError as error:
-            if getattr(error.orig, "pgcode", None) != NUMERIC_VALUE_OUT_OF_RANGE:
-                raise
-            raise BalanceLimitExceeded(
-                "This change would take the token balance past its limit "
-                f"({INT32_MAX:,} tokens)."
-            ) from error
         return OneStatementCharge(
             balance=row.balance,
             version=row.version,
