@@ -120,7 +120,10 @@ def run_pgbench(
             *(f"-D{name}={value}" for name, value in variables.items()),
             database_url,
         ]
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        # The app's sessions plan prepared statements once (src/config.py session_options);
+        # pgbench's prepared statements get the same setting.
+        env = {**os.environ, "PGOPTIONS": "-c plan_cache_mode=force_generic_plan"}
+        completed = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
         output = completed.stdout + completed.stderr
         result = PgbenchResult(command, completed.returncode, output)
         _parse_output(result, completed.stdout)
