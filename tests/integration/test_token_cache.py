@@ -1,7 +1,7 @@
 """Verified bearer tokens are cached per worker (issue 14) without honouring any token the
 library would refuse: the cache is keyed by the signing key, and ``exp`` is checked again."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +9,7 @@ from flask_jwt_extended import JWTManager, create_access_token
 
 from src import token_cache
 from src.app import BillingApp, create_app
+from src.clock import utc_now
 from src.extensions import jwt
 from tests.conftest import TEST_SETTINGS
 from tests.support.api import ApiClient
@@ -52,7 +53,7 @@ def test_a_cached_token_past_its_exp_is_verified_by_the_library_again(
     assert client.get(BALANCE, headers=headers).status_code == 200
     assert library_calls == [token]  # the second request was answered from the cache
 
-    later = datetime.now(timezone.utc) + timedelta(minutes=6)
+    later = utc_now() + timedelta(minutes=6)
     monkeypatch.setattr(token_cache, "utc_now", lambda: later)
     client.get(BALANCE, headers=headers)
 
