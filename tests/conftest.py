@@ -80,7 +80,8 @@ def database_url(server_url: str) -> Iterator[str]:
     app = create_app({**TEST_SETTINGS, "DATABASE_URL": url})
     with app.app_context():
         upgrade()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit reads'
+            engine.dispose()
     app.container.unwire()
     yield url
     database.drop_database(server_url, name)
@@ -112,7 +113,8 @@ def app(app_settings: dict[str, Any]) -> Iterator[BillingApp]:
     _truncate_all(application)
     application.container.unwire()
     with application.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit reads'
+            engine.dispose()
 
 
 @pytest.fixture

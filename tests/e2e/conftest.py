@@ -125,7 +125,8 @@ def stripe_apps(
     for application in made:
         application.container.unwire()
         with application.app_context():
-            db.engine.dispose()
+            for engine in db.engines.values():  # the session's and the autocommit reads'
+                engine.dispose()
 
 
 @pytest.fixture

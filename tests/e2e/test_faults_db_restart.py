@@ -116,7 +116,8 @@ def own_app(own_server: Server) -> Iterator[tuple[BillingApp, str]]:
     yield application, url
     application.container.unwire()
     with application.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit reads'
+            engine.dispose()
 
 
 def client_loop(api: HttpApi, user: HttpUser, bundle: str, index: int, load: Load) -> None:
@@ -277,5 +278,6 @@ def test_a_postgresql_restart_under_load_loses_no_acknowledged_write(
     with check_app.app_context():
         # The checking app's pool still holds connections from before the crash (the app has
         # no pre-ping: a stale connection fails once, then the pool reconnects); start fresh.
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit reads'
+            engine.dispose()
     assert database_violations(check_app) == []

@@ -23,7 +23,8 @@ def unreachable_app() -> Iterator[BillingApp]:
     yield app
     app.container.unwire()
     with app.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit reads'
+            engine.dispose()
 
 
 def test_health_is_503_when_the_database_is_unreachable(unreachable_app: BillingApp) -> None:

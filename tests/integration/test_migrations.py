@@ -50,7 +50,8 @@ def make_app(url: str) -> BillingApp:
 def dispose(app: BillingApp) -> None:
     app.container.unwire()
     with app.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():  # the session's and the autocommit reads'
+            engine.dispose()
 
 
 @pytest.fixture

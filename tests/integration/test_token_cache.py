@@ -10,7 +10,7 @@ from flask_jwt_extended import JWTManager, create_access_token
 from src import token_cache
 from src.app import BillingApp, create_app
 from src.clock import utc_now
-from src.extensions import jwt
+from src.extensions import db, jwt
 from tests.conftest import TEST_SETTINGS
 from tests.support.api import ApiClient
 
@@ -27,6 +27,9 @@ def test_a_token_signed_with_another_key_is_401_even_after_its_own_app_cached_it
     )
 
     response = other.test_client().get(BALANCE, headers=user.headers)
+    with other.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
 
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "invalid_token"
