@@ -17,10 +17,6 @@ class UserRepository:
             return get_locked(self._session, User, user_id)
         return self._session.get(User, user_id)
 
-    def exists(self, user_id: uuid.UUID) -> bool:
-        """Whether the account is still there (a token may outlive its user)."""
-        return self._session.scalar(select(User.id).where(User.id == user_id)) is not None
-
     def get_by_email(self, email: str) -> User | None:
         return self._session.scalar(select(User).where(User.email == email))
 
