@@ -84,6 +84,7 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Container(
         TokensContainer,
         session=session,
+        autocommit_engine=read_engine,
         users=users,
         catalog=catalog,
         billing=billing,

@@ -6,6 +6,7 @@ is a provider intent that also reads payments, so it has an area of its own (aut
 """
 
 from dependency_injector import containers, providers
+from sqlalchemy import Engine
 
 from src.handlers.auto_reload_handlers import AutoReloadPaymentFailedHandler
 from src.handlers.hold_handlers import (
@@ -36,6 +37,7 @@ from src.services.usage_service import UsageService
 
 class TokensContainer(containers.DeclarativeContainer):
     session: providers.Dependency[SessionProxy] = providers.Dependency()
+    autocommit_engine: providers.Dependency[Engine] = providers.Dependency()
     users = providers.DependenciesContainer()
     catalog = providers.DependenciesContainer()
     billing = providers.DependenciesContainer()
@@ -45,7 +47,9 @@ class TokensContainer(containers.DeclarativeContainer):
     usage_repository = providers.Factory(TokenUsageRepository, session=session)
     auto_reload_repository = providers.Factory(AutoReloadRepository, session=session)
     hold_repository = providers.Factory(TokenHoldRepository, session=session)
-    usage_charge_repository = providers.Factory(UsageChargeRepository, session=session)
+    usage_charge_repository = providers.Factory(
+        UsageChargeRepository, session=session, autocommit_engine=autocommit_engine
+    )
 
     token_service = providers.Factory(TokenService, tokens=token_repository)
     entitlement_service = providers.Factory(

@@ -20,6 +20,15 @@ A concurrent use of the same reference is serialised by the unique index on
 ``(user_id, reference)``: the loser's INSERT fails with 23505 and, a statement being
 atomic, its debit and ledger entry are undone with it. The statement is built once with
 SQLAlchemy Core, compiled once per process and prepared once per connection (prepared.py).
+
+It comes in two forms. ``charge_alone`` runs it on the autocommit engine, as a transaction
+of its own: no BEGIN and no COMMIT round trip, and the balance row is locked only while
+PostgreSQL runs the statement and flushes its commit, never while Python works between
+statements (one user's uses queue on that lock). That is only sound when the statement is
+the whole command, so this form also refuses to debit when the use would take the balance
+under an armed auto-reload threshold: that use must defer the reload job in the same
+transaction. ``charge_in_transaction`` is the same statement without that guard, in the
+unit of work's transaction, for exactly that case.
 """
 
 import uuid
@@ -28,6 +37,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
+    Engine,
     Integer,
     Exists,
     ScalarSelect,
@@ -93,7 +104,26 @@ def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
-def _build_statement() -> Select[Any]:
+@dataclass(frozen=True)
+class ChargeRequest:
+    usage_id: uuid.UUID
+    entry_id: uuid.UUID
+    user_id: uuid.UUID
+    amount: int
+    reference: str
+    description: str | None
+    ledger_description: str
+    api_key_id: uuid.UUID | None
+    now: datetime
+
+    def parameters(self) -> dict[str, Any]:
+        """The statement's binds. They are prefixed: a bind named like a column
+        (``user_id``) would be taken by ``update()`` as that column's new value."""
+        return {f"p_{name}": value for name, value in vars(self).items()}
+
+
+def _build_statement(alone: bool) -> Select[Any]:
+    """``alone``: the form that commits by itself (module docstring)."""
     balances = _table(UserTokenBalance)
     usages = _table(TokenUsage)
     ledger = _table(TokenTransaction)
@@ -133,15 +163,26 @@ def _build_statement() -> Select[Any]:
         query = select(balances.c[column]).where(balances.c.user_id == user_id)
         return query.scalar_subquery()
 
+    def reload_due() -> Exists:
+        """An armed threshold the debited row's new balance would fall under."""
+        return exists().where(
+            reloads.c.user_id == user_id,
+            reloads.c.enabled.is_(True),
+            reloads.c.threshold > balances.c.balance - amount,
+        )
+
+    conditions = [
+        balances.c.user_id == user_id,
+        balances.c.balance - amount - balances.c.held >= 0,
+        ~seen(),
+        ~covered(),
+        trial() <= 0,
+    ]
+    if alone:
+        conditions.append(~reload_due())
     debit = (
         update(balances)
-        .where(
-            balances.c.user_id == user_id,
-            balances.c.balance - amount - balances.c.held >= 0,
-            ~seen(),
-            ~covered(),
-            trial() <= 0,
-        )
+        .where(*conditions)
         .values(
             balance=balances.c.balance - amount,
             total_spent=balances.c.total_spent + amount,
@@ -235,77 +276,63 @@ def _build_statement() -> Select[Any]:
     )
 
 
-CHARGE_STATEMENT = _build_statement()
+_PARAMETER_TYPES = (
+    ("p_usage_id", "uuid"),
+    ("p_entry_id", "uuid"),
+    ("p_user_id", "uuid"),
+    ("p_amount", "integer"),
+    ("p_reference", "text"),
+    ("p_description", "text"),
+    ("p_ledger_description", "text"),
+    ("p_api_key_id", "uuid"),
+    ("p_now", "timestamptz"),
+)
 PREPARED_CHARGE = PreparedStatement(
-    "billing_charge_usage",
-    CHARGE_STATEMENT,
-    (
-        ("p_usage_id", "uuid"),
-        ("p_entry_id", "uuid"),
-        ("p_user_id", "uuid"),
-        ("p_amount", "integer"),
-        ("p_reference", "text"),
-        ("p_description", "text"),
-        ("p_ledger_description", "text"),
-        ("p_api_key_id", "uuid"),
-        ("p_now", "timestamptz"),
-    ),
+    "billing_charge_usage", _build_statement(alone=False), _PARAMETER_TYPES
+)
+PREPARED_CHARGE_ALONE = PreparedStatement(
+    "billing_charge_usage_alone", _build_statement(alone=True), _PARAMETER_TYPES
 )
 
 
 class UsageChargeRepository:
-    def __init__(self, session: SessionProxy) -> None:
+    def __init__(self, session: SessionProxy, autocommit_engine: Engine) -> None:
         self._session = session
+        self._autocommit_engine = autocommit_engine
 
-    def charge(
-        self,
-        *,
-        usage_id: uuid.UUID,
-        entry_id: uuid.UUID,
-        user_id: uuid.UUID,
-        amount: int,
-        reference: str,
-        description: str | None,
-        ledger_description: str,
-        api_key_id: uuid.UUID | None,
-        now: datetime,
-    ) -> OneStatementCharge:
-        """Run the statement in the session's transaction (on its connection: no ORM).
+    def charge_alone(self, request: ChargeRequest) -> OneStatementCharge:
+        """Run the guarded statement as its own transaction (committed when it returns)."""
+        with self._autocommit_engine.connect() as connection:
+            return _run(PREPARED_CHARGE_ALONE, connection, request)
 
-        The parameters are prefixed: a bind named like a column (``user_id``) would be taken
-        by ``update()`` as that column's new value.
-        """
-        parameters = {
-            "p_usage_id": usage_id,
-            "p_entry_id": entry_id,
-            "p_user_id": user_id,
-            "p_amount": amount,
-            "p_reference": reference,
-            "p_description": description,
-            "p_ledger_description": ledger_description,
-            "p_api_key_id": api_key_id,
-            "p_now": now,
-        }
-        try:
-            with out_of_range_as_balance_limit():
-                row = PREPARED_CHARGE.execute(self._session.connection(), parameters).one()
-        except IntegrityError as error:
-            diagnostics = getattr(error.orig, "diag", None)
-            if (
-                getattr(error.orig, "pgcode", None) == UNIQUE_VIOLATION_SQLSTATE
-                and getattr(diagnostics, "constraint_name", None) == REFERENCE_CONSTRAINT
-            ):
-                raise ReferenceClaimedConcurrently(
-                    "This use is being recorded; retry.", code="usage_in_progress"
-                ) from error
-            raise
-        return OneStatementCharge(
-            balance=row.balance,
-            version=row.version,
-            reference_seen=bool(row.reference_seen),
-            covered_by_subscription=bool(row.covered),
-            trial_remaining=row.trial_remaining,
-            snapshot_balance=row.snapshot,
-            snapshot_held=row.held,
-            reload_threshold=row.threshold,
-        )
+    def charge_in_transaction(self, request: ChargeRequest) -> OneStatementCharge:
+        """Run the statement in the session's transaction (on its connection: no ORM)."""
+        return _run(PREPARED_CHARGE, self._session.connection(), request)
+
+
+def _run(
+    statement: PreparedStatement, connection: Connection, request: ChargeRequest
+) -> OneStatementCharge:
+    try:
+        with out_of_range_as_balance_limit():
+            row = statement.execute(connection, request.parameters()).one()
+    except IntegrityError as error:
+        diagnostics = getattr(error.orig, "diag", None)
+        if (
+            getattr(error.orig, "pgcode", None) == UNIQUE_VIOLATION_SQLSTATE
+            and getattr(diagnostics, "constraint_name", None) == REFERENCE_CONSTRAINT
+        ):
+            raise ReferenceClaimedConcurrently(
+                "This use is being recorded; retry.", code="usage_in_progress"
+            ) from error
+        raise
+    return OneStatementCharge(
+        balance=row.balance,
+        version=row.version,
+        reference_seen=bool(row.reference_seen),
+        covered_by_subscription=bool(row.covered),
+        trial_remaining=row.trial_remaining,
+        snapshot_balance=row.snapshot,
+        snapshot_held=row.held,
+        reload_threshold=row.threshold,
+    )

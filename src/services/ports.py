@@ -27,7 +27,7 @@ from src.pagination import Cursor, PageResult, SequenceCursor
 from src.repositories.account_reads import BalanceRow
 from src.repositories.payment_repository import CurrencyTotal
 from src.repositories.token_repository import BalanceChange, LedgerMismatch, LedgerPage
-from src.repositories.usage_charge_repository import OneStatementCharge
+from src.repositories.usage_charge_repository import ChargeRequest, OneStatementCharge
 
 CatalogItemT = TypeVar("CatalogItemT", Plan, TokenBundle, AddOn)
 
@@ -252,19 +252,9 @@ class AccountReadRepositoryPort(Protocol):
 
 
 class UsageChargeRepositoryPort(Protocol):
-    def charge(
-        self,
-        *,
-        usage_id: uuid.UUID,
-        entry_id: uuid.UUID,
-        user_id: uuid.UUID,
-        amount: int,
-        reference: str,
-        description: str | None,
-        ledger_description: str,
-        api_key_id: uuid.UUID | None,
-        now: datetime,
-    ) -> OneStatementCharge: ...
+    def charge_alone(self, request: ChargeRequest) -> OneStatementCharge: ...
+
+    def charge_in_transaction(self, request: ChargeRequest) -> OneStatementCharge: ...
 
 
 class ApiKeyRepositoryPort(Protocol):

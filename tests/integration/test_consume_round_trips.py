@@ -18,7 +18,9 @@ from src.config import READ_BIND
 from src.extensions import db
 from src.models.token_ledger import TokenTransaction
 from src.models.token_usage import TokenUsage
+from src.jobs.names import AUTO_RELOAD_TASK
 from tests.support.api import ApiClient, RegisteredUser
+from tests.support.jobs import jobs
 from tests.support.pg_faults import row_lock
 from tests.support.tokens import buy_tokens, consume
 
@@ -63,9 +65,10 @@ def database_url(app: BillingApp) -> str:
     return str(app.config["SQLALCHEMY_DATABASE_URI"]).replace("+psycopg2", "")
 
 
-def test_a_consume_paid_with_tokens_is_one_statement(
-    app: BillingApp, client: FlaskClient, funded: RegisteredUser
+def test_a_consume_paid_with_tokens_is_one_autocommit_statement(
+    app: BillingApp, client: FlaskClient, funded: RegisteredUser, count_rows: Any
 ) -> None:
+    """No BEGIN and no COMMIT: the statement is the whole transaction."""
     assert consume(client, funded, 1, "warm-up").status_code == 201  # prepares the statement
 
     with recorded_statements(app) as statements:
@@ -73,8 +76,39 @@ def test_a_consume_paid_with_tokens_is_one_statement(
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["balance"] == 97
-    assert [engine for engine, _ in statements] == ["session"]
-    assert statements[0][1].startswith("EXECUTE billing_charge_usage(")
+    assert len(statements) == 1 and statements[0][0] == "autocommit", statements
+    assert statements[0][1].startswith("EXECUTE billing_charge_usage_alone(")
+    assert count_rows(TokenUsage) == 2 and count_rows(TokenTransaction) == 3  # purchase too
+
+
+def test_a_consume_under_the_reload_threshold_runs_in_the_transaction_with_its_job(
+    app: BillingApp, client: FlaskClient, funded: RegisteredUser, demo_catalog: dict[str, Any]
+) -> None:
+    """The form that commits alone refuses it (it wrote nothing); the same statement then
+    runs in the command's transaction, which also defers the reload."""
+    body = {"enabled": True, "threshold": 99, "bundle_id": str(demo_catalog["tokens-50"])}
+    reload_url = "/api/v1/user/tokens/auto-reload"
+    assert client.put(reload_url, json=body, headers=funded.headers).status_code == 200
+
+    with recorded_statements(app) as statements:
+        response = consume(client, funded, 2, "crosses-the-threshold")
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["balance"] == 98
+    sent = [
+        (engine, sql.split("(")[0])
+        for engine, sql in statements
+        if not sql.startswith("PREPARE")  # each statement's first use on a connection
+    ]
+    assert sent[0] == ("autocommit", "EXECUTE billing_charge_usage_alone")
+    assert ("session", "EXECUTE billing_charge_usage") in sent
+    [job] = jobs(app, AUTO_RELOAD_TASK)
+    assert job["args"] == {"user_id": str(funded.id)}
+    with app.app_context():
+        entries = db.session.scalars(
+            text("SELECT amount FROM token_transactions WHERE transaction_type = 'usage'")
+        ).all()
+    assert entries == [-2]  # charged once
 
 
 def test_a_balance_read_is_one_autocommit_statement(
@@ -98,7 +132,7 @@ def test_a_replay_takes_the_full_path_and_answers_the_first_charge(
 
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json() == first.get_json()
-    assert statements[0][1].startswith("EXECUTE billing_charge_usage(")  # found the reference
+    assert statements[0][1].startswith("EXECUTE billing_charge_usage_alone(")  # saw it
     assert len(statements) > 1  # then the full path read the first use
 
 
