@@ -205,9 +205,17 @@ class Settings(BaseSettings):
             "MAX_CONTENT_LENGTH": self.MAX_CONTENT_LENGTH,
             "SQLALCHEMY_DATABASE_URI": uri,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri, self),
-            # The same database in autocommit (same pool options): a single-statement read
-            # needs no BEGIN and no ROLLBACK around it.
-            "SQLALCHEMY_BINDS": {READ_BIND: {"url": uri, "isolation_level": "AUTOCOMMIT"}},
+            # The same database in autocommit: a single-statement read (or the consume that
+            # is its own transaction) needs no BEGIN and no COMMIT/ROLLBACK around it. The
+            # same options, spelled out: Flask-SQLAlchemy gives a bind none of the default
+            # engine's, and a connection without the timeouts would wait on a lock forever.
+            "SQLALCHEMY_BINDS": {
+                READ_BIND: {
+                    "url": uri,
+                    "isolation_level": "AUTOCOMMIT",
+                    **engine_options(uri, self),
+                }
+            },
             "SQLALCHEMY_TRACK_MODIFICATIONS": False,
             "RATELIMIT_ENABLED": self.RATELIMIT_ENABLED,
             "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URI or "memory://",

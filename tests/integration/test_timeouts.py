@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from src.app import BillingApp
+from src.config import READ_BIND
 from src.extensions import db
 from src.models.token_usage import TokenUsage
 from tests.support.api import ApiClient, RegisteredUser
@@ -28,22 +29,26 @@ def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+TIMEOUTS = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+
+
 def test_every_connection_starts_with_the_configured_timeouts(app: BillingApp) -> None:
+    """Of both engines: the session's and the autocommit one (reads, the common consume)."""
     with app.app_context():
-        shown = {
-            name: db.session.execute(text(f"SHOW {name}")).scalar_one()
-            for name in (
-                "statement_timeout",
-                "lock_timeout",
-                "idle_in_transaction_session_timeout",
-            )
-        }
-        db.session.rollback()
-    assert shown == {
+        shown = {}
+        for bind, engine in db.engines.items():
+            with engine.connect() as connection:
+                shown[bind] = {
+                    name: connection.execute(text(f"SHOW {name}")).scalar_one()
+                    for name in (*TIMEOUTS, "plan_cache_mode")
+                }
+    expected = {
         "statement_timeout": "1500ms",
         "lock_timeout": "150ms",
         "idle_in_transaction_session_timeout": "20s",
+        "plan_cache_mode": "force_generic_plan",
     }
+    assert shown == {None: expected, READ_BIND: expected}
 
 
 @contextmanager
