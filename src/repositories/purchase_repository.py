@@ -2,6 +2,8 @@
 
 import uuid
 
+from sqlalchemy import select
+
 from src.models.token_bundle import TokenBundlePurchase
 from src.repositories.base import SessionProxy, get_locked
 
@@ -16,6 +18,18 @@ class TokenBundlePurchaseRepository:
         if for_update:
             return get_locked(self._session, TokenBundlePurchase, purchase_id)
         return self._session.get(TokenBundlePurchase, purchase_id)
+
+    def lock_many(self, purchase_ids: list[uuid.UUID]) -> list[TokenBundlePurchase]:
+        """Load and lock these purchases in one statement (in id order, the order every
+        locker takes, so two lockers of overlapping sets cannot deadlock)."""
+        query = (
+            select(TokenBundlePurchase)
+            .where(TokenBundlePurchase.id.in_(purchase_ids))
+            .order_by(TokenBundlePurchase.id)
+            .with_for_update(of=TokenBundlePurchase)
+            .execution_options(populate_existing=True)
+        )
+        return list(self._session.scalars(query).unique())
 
     def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase:
         self._session.add(purchase)

@@ -85,9 +85,11 @@ class TokenRepository:
         purchased_delta: int,
         spent_delta: int,
         held_delta: int = 0,
+        entries: int = 1,
     ) -> BalanceChange | None:
         """Move the balance by ``balance_delta`` (and ``held`` by ``held_delta``) unless what
-        is available (balance - held) would go below zero.
+        is available (balance - held) would go below zero. The version moves by ``entries``,
+        the number of ledger entries the change is written as (their sequences end at it).
 
         One ``UPDATE ... WHERE balance + delta >= 0 RETURNING``: the row lock it takes
         serialises concurrent changes of one user, and the condition makes an overdraft
@@ -108,7 +110,7 @@ class TokenRepository:
                 held=UserTokenBalance.held + held_delta,
                 total_purchased=UserTokenBalance.total_purchased + purchased_delta,
                 total_spent=UserTokenBalance.total_spent + spent_delta,
-                version=UserTokenBalance.version + 1,
+                version=UserTokenBalance.version + entries,
                 updated_at=utc_now(),
             )
             .returning(UserTokenBalance.balance, UserTokenBalance.version, UserTokenBalance.held)
@@ -132,10 +134,14 @@ class TokenRepository:
         self._session.execute(upsert.on_conflict_do_nothing())
 
     def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction:
+        return self.add_transactions([transaction])[0]
+
+    def add_transactions(self, transactions: list[TokenTransaction]) -> list[TokenTransaction]:
+        """One flush: the ORM sends the entries as a single multi-row INSERT."""
         with unique_violations_as_duplicates():
-            self._session.add(transaction)
+            self._session.add_all(transactions)
             self._session.flush()
-        return transaction
+        return transactions
 
     def ledger_mismatches(self) -> list[LedgerMismatch]:
         """Every user whose balance row disagrees with its ledger: the balance is not the sum of

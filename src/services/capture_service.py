@@ -31,7 +31,7 @@ from src.services.payment_service import PaymentClaim, PaymentService
 from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import PURCHASE_LEDGER_REFERENCE, TokenBundleService
 from src.services.ports import SavepointPort
-from src.services.token_service import LedgerReference, TokenService
+from src.services.token_service import Credit, LedgerReference, TokenService
 from src.services.unapplied_payment_service import UnappliedPaymentService
 from src.services.user_service import UserService
 
@@ -118,7 +118,14 @@ class CaptureService:
 
         now = request.as_of or utc_now()
         self._invoices.mark_paid(invoice, claim.provider, claim.reference, now)
-        notifications = [self._activate(line, invoice, now) for line in invoice.line_items]
+        bundled = _bundle_lines(invoice)
+        activated = {
+            line.id: self._activate(line, invoice, now)
+            for line in invoice.line_items
+            if line not in bundled
+        }
+        activated.update(self._credit_bundles(invoice, bundled, now))
+        notifications = [activated[line.id] for line in invoice.line_items]
         self._payments.complete(
             invoice, claim, request.payment_id, request.payment_intent_id, request.charge_id
         )
@@ -150,6 +157,36 @@ class CaptureService:
             code,
         )
 
+    def _credit_bundles(
+        self, invoice: Invoice, lines: list[InvoiceLineItem], now: datetime
+    ) -> dict[uuid.UUID, Notification]:
+        """Complete these token bundle lines and credit them all at once (one lock of the
+        purchases, one balance change, one insert of the entries); each line's
+        notification, by line id."""
+        if not lines:
+            return {}
+        purchases = self._bundles.complete_purchases([line.item_id for line in lines], now)
+        credits = [
+            Credit(
+                amount=purchase.total_tokens,
+                reference=LedgerReference(PURCHASE_LEDGER_REFERENCE, purchase.id),
+                description=f"{purchase.quantity} x {purchase.bundle.name} ({invoice.number})",
+            )
+            for purchase in purchases
+        ]
+        entries = self._tokens.credit_many(
+            invoice.user_id, credits, kind=TokenTransactionType.PURCHASE
+        )
+        return {
+            line.id: TokensCreditedEvent(
+                user_id=invoice.user_id,
+                amount=entry.amount,
+                balance_after=entry.balance_after,
+                purchase_id=purchase.id,
+            )
+            for line, purchase, entry in zip(lines, purchases, entries, strict=True)
+        }
+
     def _activate(self, line: InvoiceLineItem, invoice: Invoice, now: datetime) -> Notification:
         if invoice.kind is InvoiceKind.RENEWAL:
             return self._renew(line, invoice, now)
@@ -162,21 +199,8 @@ class CaptureService:
                 user_id=subscription.user_id,
                 expires_at=subscription.expires_at,
             )
-        if line.item_type is LineItemType.TOKEN_BUNDLE:
-            purchase = self._bundles.complete_purchase(line.item_id, now)
-            entry = self._tokens.credit_tokens(
-                invoice.user_id,
-                purchase.total_tokens,
-                kind=TokenTransactionType.PURCHASE,
-                reference=LedgerReference(PURCHASE_LEDGER_REFERENCE, purchase.id),
-                description=f"{purchase.quantity} x {purchase.bundle.name} ({invoice.number})",
-            )
-            return TokensCreditedEvent(
-                user_id=invoice.user_id,
-                amount=entry.amount,
-                balance_after=entry.balance_after,
-                purchase_id=purchase.id,
-            )
+        # Token bundle lines of a checkout invoice were credited together (_credit_bundles).
+        assert line.item_type is LineItemType.ADD_ON, line.item_type
         addon_subscription = self._add_ons.activate(line.item_id, now)
         return AddOnActivatedEvent(
             addon_subscription_id=addon_subscription.id,
@@ -222,6 +246,14 @@ class CaptureService:
                     "received": {"amount": format_amount(claim.amount), "currency": claim.currency},
                 },
             )
+
+
+def _bundle_lines(invoice: Invoice) -> list[InvoiceLineItem]:
+    """The token bundle lines of a checkout invoice (renewal and proration invoices have
+    none of their own: ``_renew`` and ``_upgrade`` take every line)."""
+    if invoice.kind in (InvoiceKind.RENEWAL, InvoiceKind.PRORATION):
+        return []
+    return [line for line in invoice.line_items if line.item_type is LineItemType.TOKEN_BUNDLE]
 
 
 def capture_request(

@@ -100,6 +100,8 @@ class PurchaseRepositoryPort(Protocol):
 
     def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase: ...
 
+    def lock_many(self, purchase_ids: list[uuid.UUID]) -> list[TokenBundlePurchase]: ...
+
 
 class AddOnSubscriptionRepositoryPort(Protocol):
     def get(
@@ -160,6 +162,7 @@ class TokenRepositoryPort(Protocol):
         purchased_delta: int,
         spent_delta: int,
         held_delta: int = 0,
+        entries: int = 1,
     ) -> BalanceChange | None: ...
 
     def open_balance(self, user_id: uuid.UUID) -> None: ...
@@ -169,6 +172,8 @@ class TokenRepositoryPort(Protocol):
     def ledger_mismatches(self) -> list[LedgerMismatch]: ...
 
     def add_transaction(self, transaction: TokenTransaction) -> TokenTransaction: ...
+
+    def add_transactions(self, transactions: list[TokenTransaction]) -> list[TokenTransaction]: ...
 
     def list_transactions(
         self, user_id: uuid.UUID, limit: int, after: SequenceCursor | None

@@ -62,14 +62,27 @@ class TokenBundleService:
     def complete_purchase(self, purchase_id: uuid.UUID, now: datetime) -> TokenBundlePurchase:
         """PENDING → COMPLETED; the caller credits ``purchase.total_tokens`` in the same
         transaction."""
-        purchase = self._purchases.get(purchase_id, for_update=True)
-        if purchase is None:
-            raise NotFound("token_bundle_purchase")
-        if purchase.status is not PurchaseStatus.PENDING:
-            raise InvalidState(
-                f"Only a pending purchase can be completed (this one is {purchase.status.value}).",
-                code="purchase_not_pending",
-            )
-        purchase.status = PurchaseStatus.COMPLETED
-        purchase.completed_at = now
-        return purchase
+        return self.complete_purchases([purchase_id], now)[0]
+
+    def complete_purchases(
+        self, purchase_ids: list[uuid.UUID], now: datetime
+    ) -> list[TokenBundlePurchase]:
+        """Each PENDING → COMPLETED, locked in one statement; returned in the given order.
+        The first that is missing or not pending refuses them all (the caller's savepoint
+        undoes the rest)."""
+        by_id = {purchase.id: purchase for purchase in self._purchases.lock_many(purchase_ids)}
+        completed = []
+        for purchase_id in purchase_ids:
+            purchase = by_id.get(purchase_id)
+            if purchase is None:
+                raise NotFound("token_bundle_purchase")
+            if purchase.status is not PurchaseStatus.PENDING:
+                raise InvalidState(
+                    "Only a pending purchase can be completed"
+                    f" (this one is {purchase.status.value}).",
+                    code="purchase_not_pending",
+                )
+            purchase.status = PurchaseStatus.COMPLETED
+            purchase.completed_at = now
+            completed.append(purchase)
+        return completed

@@ -1,4 +1,4 @@
-"""The token balance and its ledger: every change is one conditional UPDATE plus one entry."""
+"""The token balance and its ledger: every change is one conditional UPDATE plus its entries."""
 
 import uuid
 from dataclasses import dataclass
@@ -28,6 +28,15 @@ class LedgerReference:
 
     type: str
     id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One entry of ``TokenService.credit_many``."""
+
+    amount: int
+    reference: LedgerReference
+    description: str
 
 
 def _counter_deltas(kind: TokenTransactionType, amount: int) -> tuple[int, int]:
@@ -64,6 +73,42 @@ class TokenService:
         if amount <= 0:
             raise ValueError("A credit must be positive.")
         return self._change(user_id, amount, kind, reference, description, created_by)
+
+    def credit_many(
+        self, user_id: uuid.UUID, credits: list[Credit], *, kind: TokenTransactionType
+    ) -> list[TokenTransaction]:
+        """Several credits of one user (a capture's bundles) as one balance change.
+
+        One conditional UPDATE moves the balance by their sum and the version by their
+        count; the entries take the sequences up to that version, each with its running
+        ``balance_after``, and go in one flush. The ledger reads exactly as if they had been
+        credited one after the other, for a third of the statements per entry.
+        """
+        if not credits:
+            return []
+        if any(credit.amount <= 0 for credit in credits):
+            raise ValueError("A credit must be positive.")
+        total = sum(credit.amount for credit in credits)
+        purchased_delta, spent_delta = _counter_deltas(kind, total)
+        change = self._apply(user_id, total, purchased_delta, spent_delta, entries=len(credits))
+        first_sequence = change.version - len(credits) + 1
+        balance = change.balance - total
+        entries = []
+        for offset, credit in enumerate(credits):
+            balance += credit.amount
+            entries.append(
+                TokenTransaction(
+                    user_id=user_id,
+                    sequence=first_sequence + offset,
+                    amount=credit.amount,
+                    transaction_type=kind,
+                    reference_type=credit.reference.type,
+                    reference_id=credit.reference.id,
+                    description=credit.description,
+                    balance_after=balance,
+                )
+            )
+        return self._tokens.add_transactions(entries)
 
     def debit_tokens(
         self,
@@ -194,15 +239,24 @@ class TokenService:
         return self._tokens.add_transaction(transaction)
 
     def _apply(
-        self, user_id: uuid.UUID, amount: int, purchased_delta: int, spent_delta: int
+        self,
+        user_id: uuid.UUID,
+        amount: int,
+        purchased_delta: int,
+        spent_delta: int,
+        entries: int = 1,
     ) -> BalanceChange:
-        change = self._tokens.apply_change(user_id, amount, purchased_delta, spent_delta)
+        change = self._tokens.apply_change(
+            user_id, amount, purchased_delta, spent_delta, entries=entries
+        )
         if change is not None:
             return change
         current = self._tokens.get_balance(user_id)
         if current is None:
             self._tokens.open_balance(user_id)
-            change = self._tokens.apply_change(user_id, amount, purchased_delta, spent_delta)
+            change = self._tokens.apply_change(
+                user_id, amount, purchased_delta, spent_delta, entries=entries
+            )
             if change is not None:
                 return change
         balance = current.balance if current is not None else 0

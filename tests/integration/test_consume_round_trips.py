@@ -1,20 +1,17 @@
 """The fast money paths (issue 14): what reaches the database per request, and the races
-the one-statement consume must still win. Every statement the app sends is recorded with
-SQLAlchemy's ``before_cursor_execute`` event on both of its engines."""
+the one-statement consume must still win. Every statement the app sends is recorded
+(tests/support/statements.py)."""
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg2
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import text
 
 from src.app import BillingApp
-from src.config import READ_BIND
 from src.extensions import db
 from src.models.token_ledger import TokenTransaction
 from src.models.token_usage import TokenUsage
@@ -22,6 +19,7 @@ from src.jobs.names import AUTO_RELOAD_TASK
 from tests.support.api import ApiClient, RegisteredUser
 from tests.support.jobs import jobs
 from tests.support.pg_faults import row_lock
+from tests.support.statements import recorded_statements
 from tests.support.tokens import buy_tokens, consume
 
 LOCK_BALANCE = "SELECT 1 FROM user_token_balances WHERE user_id = %s FOR UPDATE"
@@ -36,29 +34,6 @@ def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
 def funded(api: ApiClient, user: RegisteredUser, demo_catalog: dict[str, Any]) -> RegisteredUser:
     buy_tokens(api, user, demo_catalog["tokens-100"])
     return user
-
-
-@contextmanager
-def recorded_statements(app: BillingApp) -> Iterator[list[tuple[str, str]]]:
-    """(engine, SQL) of every statement sent meanwhile, by the app's two engines."""
-    seen: list[tuple[str, str]] = []
-    with app.app_context():
-        engines: dict[str, Engine] = {"session": db.engine, "autocommit": db.engines[READ_BIND]}
-
-    def recorder(name: str) -> Any:
-        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            seen.append((name, statement))
-
-        return record
-
-    listeners = [(engine, recorder(name)) for name, engine in engines.items()]
-    for engine, listener in listeners:
-        event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        for engine, listener in listeners:
-            event.remove(engine, "before_cursor_execute", listener)
 
 
 def database_url(app: BillingApp) -> str:

@@ -65,8 +65,8 @@ def test_ten_concurrent_different_payments_settle_once(
 class FailingTokenService(TokenService):
     """Fails on the credit: after the invoice was marked paid and the subscription activated."""
 
-    def credit_tokens(self, *args: Any, **kwargs: Any) -> Any:
-        super().credit_tokens(*args, **kwargs)
+    def credit_many(self, *args: Any, **kwargs: Any) -> Any:
+        super().credit_many(*args, **kwargs)
         raise RuntimeError("ledger disk full")
 
 

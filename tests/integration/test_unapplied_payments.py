@@ -82,8 +82,8 @@ def test_ten_stripe_payments_confirmed_at_once_capture_one_and_refund_nine(
 class RuleFailingTokenService(TokenService):
     """The credit is written, then a rule refuses: what capture began must be undone."""
 
-    def credit_tokens(self, *args: Any, **kwargs: Any) -> Any:
-        super().credit_tokens(*args, **kwargs)
+    def credit_many(self, *args: Any, **kwargs: Any) -> Any:
+        super().credit_many(*args, **kwargs)
         raise Conflict("A rule refused this purchase.", code="test_rule_refused")
 
 

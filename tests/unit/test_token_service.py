@@ -9,7 +9,7 @@ from src.errors import PaymentRequired
 from src.models.token_ledger import TokenTransactionType as Kind
 from src.pagination import SequenceCursor
 from src.repositories.base import DuplicateRow
-from src.services.token_service import BalanceView, LedgerReference, TokenService
+from src.services.token_service import BalanceView, Credit, LedgerReference, TokenService
 from tests.unit.builders import Billing
 
 USER = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -206,3 +206,43 @@ def test_ledger_lists_newest_first_by_sequence_cursor(ledger: Billing) -> None:
     assert [e.sequence for e in first.items] == [3, 2]
     assert first.next_cursor == SequenceCursor(2)
     assert ([e.sequence for e in second.items], second.next_cursor) == ([1], None)
+
+
+def test_credits_of_one_change_read_as_if_credited_one_after_the_other(ledger: Billing) -> None:
+    """credit_many: one balance change, the version moved by the number of entries; the
+    entries take the sequences up to it, each with its running balance."""
+    service = seeded(ledger)  # balance 70, version 2
+    credits = [Credit(amount, ref(), f"bundle {amount}") for amount in (50, 100, 500)]
+
+    entries = service.credit_many(USER, credits, kind=Kind.PURCHASE)
+
+    assert [(e.sequence, e.amount, e.balance_after) for e in entries] == [
+        (3, 50, 120),
+        (4, 100, 220),
+        (5, 500, 720),
+    ]
+    assert [e.description for e in entries] == ["bundle 50", "bundle 100", "bundle 500"]
+    assert service.get_balance(USER) == BalanceView(720, 750, 30)
+    assert ledger.tokens.balances[USER].version == 5
+
+
+def test_credits_for_a_user_without_a_balance_row_open_it(ledger: Billing) -> None:
+    service = ledger.token_service()
+
+    entries = service.credit_many(
+        USER, [Credit(5, ref(), "a"), Credit(7, ref(), "b")], kind=Kind.PURCHASE
+    )
+
+    assert [(e.sequence, e.balance_after) for e in entries] == [(1, 5), (2, 12)]
+    assert service.get_balance(USER) == BalanceView(12, 12, 0)
+
+
+def test_a_credit_of_nothing_or_less_is_refused_before_anything_moves(ledger: Billing) -> None:
+    service = seeded(ledger)
+
+    with pytest.raises(ValueError):
+        service.credit_many(
+            USER, [Credit(5, ref(), "a"), Credit(0, ref(), "b")], kind=Kind.PURCHASE
+        )
+
+    assert service.get_balance(USER) == BalanceView(70, 100, 30)

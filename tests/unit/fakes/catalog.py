@@ -112,6 +112,10 @@ class FakePurchaseRepository:
     ) -> TokenBundlePurchase | None:
         return self.rows.get(purchase_id)
 
+    def lock_many(self, purchase_ids: list[uuid.UUID]) -> list[TokenBundlePurchase]:
+        """The existing ones, in id order (as the SQL locks them)."""
+        return [self.rows[key] for key in sorted(purchase_ids) if key in self.rows]
+
     def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase:
         apply_defaults(purchase, status=PurchaseStatus.PENDING)
         self.rows[purchase.id] = purchase

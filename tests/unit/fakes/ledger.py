@@ -36,6 +36,7 @@ class FakeTokenRepository:
         purchased_delta: int,
         spent_delta: int,
         held_delta: int = 0,
+        entries: int = 1,
     ) -> BalanceChange | None:
         """Refused when what stays available (balance - held) would go below zero."""
         row = self.balances.get(user_id)
@@ -50,7 +51,7 @@ class FakeTokenRepository:
         row.balance += balance_delta
         row.held = held
         row.total_purchased, row.total_spent = purchased, spent
-        row.version, row.updated_at = row.version + 1, utc_now()
+        row.version, row.updated_at = row.version + entries, utc_now()
         return BalanceChange(balance=row.balance, version=row.version, held=row.held)
 
     def open_balance(self, user_id: uuid.UUID) -> None:
@@ -81,6 +82,9 @@ class FakeTokenRepository:
         apply_defaults(new)
         self.transactions.append(new)
         return new
+
+    def add_transactions(self, transactions: list[TokenTransaction]) -> list[TokenTransaction]:
+        return [self.add_transaction(transaction) for transaction in transactions]
 
     def find_transaction(
         self, transaction_type: TokenTransactionType, reference_type: str, reference_id: uuid.UUID
