@@ -82,11 +82,12 @@ class ServerConfig:
     keepalive: int | None = None  # gunicorn --keep-alive seconds; None: gunicorn's default
     # "granian": the Rust WSGI server, ``threads`` its blocking threads per worker (measured
     # against gunicorn in bench/README.md; the app is served by gunicorn everywhere else).
+    # "gunicorn-gthread": gthread workers even with one thread (keep-alive without threads).
     server: str = "gunicorn"
 
     @property
     def worker_class(self) -> str:
-        return "gthread" if self.threads > 1 else "sync"
+        return "gthread" if self.threads > 1 or self.server == "gunicorn-gthread" else "sync"
 
     def describe(self) -> str:
         if self.server == "granian":
