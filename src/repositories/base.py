@@ -8,20 +8,26 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.sql.base import ExecutableOption
 
 SessionProxy = scoped_session[Session]
 ModelT = TypeVar("ModelT")
 
 
-def get_locked(session: SessionProxy, model: type[ModelT], row_id: Any) -> ModelT | None:
+def get_locked(
+    session: SessionProxy, model: type[ModelT], row_id: Any, *options: ExecutableOption
+) -> ModelT | None:
     """Load one row and lock it (``SELECT ... FOR UPDATE OF <its table>``) until commit.
 
     ``OF`` keeps the lock on this table only, so eager-loaded relations (outer joins) neither
     get locked nor make PostgreSQL refuse the statement. The row is refreshed from the database.
+    ``options``: loader options, e.g. a ``joinedload`` that brings a collection in the same
+    statement.
     """
     query = (
         select(model)
         .where(model.id == row_id)  # type: ignore[attr-defined]
+        .options(*options)
         .with_for_update(of=model)
         .execution_options(populate_existing=True)
     )

@@ -3,6 +3,7 @@
 import uuid
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import joinedload
 
 from datetime import datetime
 
@@ -19,9 +20,11 @@ class InvoiceRepository:
         self._session = session
 
     def get(self, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice | None:
-        """Load an invoice; ``for_update`` row-locks it, serialising captures of one invoice."""
+        """Load an invoice; ``for_update`` row-locks it, serialising captures of one invoice.
+        The locked load brings the line items in the same statement (a capture reads them
+        all; their own "selectin" load was a second round trip)."""
         if for_update:
-            return get_locked(self._session, Invoice, invoice_id)
+            return get_locked(self._session, Invoice, invoice_id, joinedload(Invoice.line_items))
         return self._session.get(Invoice, invoice_id)
 
     def get_for_user(self, invoice_id: uuid.UUID, user_id: uuid.UUID) -> Invoice | None:

@@ -2,9 +2,13 @@
 
 import uuid
 
-from sqlalchemy import select
+from datetime import datetime
 
-from src.models.token_bundle import TokenBundlePurchase
+from sqlalchemy import select, update
+
+from src.clock import utc_now
+
+from src.models.token_bundle import PurchaseStatus, TokenBundlePurchase
 from src.repositories.base import SessionProxy, get_locked
 
 
@@ -30,6 +34,18 @@ class TokenBundlePurchaseRepository:
             .execution_options(populate_existing=True)
         )
         return list(self._session.scalars(query).unique())
+
+    def mark_completed(self, purchase_ids: list[uuid.UUID], now: datetime) -> None:
+        """PENDING → COMPLETED for all of them in one UPDATE. The loaded objects take the new
+        values without being flushed again ("evaluate"); setting their attributes instead
+        made the flush send one UPDATE per purchase."""
+        statement = (
+            update(TokenBundlePurchase)
+            .where(TokenBundlePurchase.id.in_(purchase_ids))
+            .values(status=PurchaseStatus.COMPLETED, completed_at=now, updated_at=utc_now())
+            .execution_options(synchronize_session="evaluate")
+        )
+        self._session.execute(statement)
 
     def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase:
         self._session.add(purchase)

@@ -102,6 +102,8 @@ class PurchaseRepositoryPort(Protocol):
 
     def lock_many(self, purchase_ids: list[uuid.UUID]) -> list[TokenBundlePurchase]: ...
 
+    def mark_completed(self, purchase_ids: list[uuid.UUID], now: datetime) -> None: ...
+
 
 class AddOnSubscriptionRepositoryPort(Protocol):
     def get(

@@ -71,7 +71,6 @@ class TokenBundleService:
         The first that is missing or not pending refuses them all (the caller's savepoint
         undoes the rest)."""
         by_id = {purchase.id: purchase for purchase in self._purchases.lock_many(purchase_ids)}
-        completed = []
         for purchase_id in purchase_ids:
             purchase = by_id.get(purchase_id)
             if purchase is None:
@@ -82,7 +81,5 @@ class TokenBundleService:
                     f" (this one is {purchase.status.value}).",
                     code="purchase_not_pending",
                 )
-            purchase.status = PurchaseStatus.COMPLETED
-            purchase.completed_at = now
-            completed.append(purchase)
-        return completed
+        self._purchases.mark_completed(purchase_ids, now)
+        return [by_id[purchase_id] for purchase_id in purchase_ids]

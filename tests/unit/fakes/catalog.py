@@ -116,6 +116,11 @@ class FakePurchaseRepository:
         """The existing ones, in id order (as the SQL locks them)."""
         return [self.rows[key] for key in sorted(purchase_ids) if key in self.rows]
 
+    def mark_completed(self, purchase_ids: list[uuid.UUID], now: datetime) -> None:
+        for purchase_id in purchase_ids:
+            self.rows[purchase_id].status = PurchaseStatus.COMPLETED
+            self.rows[purchase_id].completed_at = now
+
     def add(self, purchase: TokenBundlePurchase) -> TokenBundlePurchase:
         apply_defaults(purchase, status=PurchaseStatus.PENDING)
         self.rows[purchase.id] = purchase
