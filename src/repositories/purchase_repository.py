@@ -1,13 +1,11 @@
 """Token bundle purchases."""
 
 import uuid
-
 from datetime import datetime
 
 from sqlalchemy import select, update
 
 from src.clock import utc_now
-
 from src.models.token_bundle import PurchaseStatus, TokenBundlePurchase
 from src.repositories.base import SessionProxy, get_locked
 

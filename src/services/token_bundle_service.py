@@ -59,17 +59,12 @@ class TokenBundleService:
         purchase.status = PurchaseStatus.CANCELLED
         return purchase
 
-    def complete_purchase(self, purchase_id: uuid.UUID, now: datetime) -> TokenBundlePurchase:
-        """PENDING → COMPLETED; the caller credits ``purchase.total_tokens`` in the same
-        transaction."""
-        return self.complete_purchases([purchase_id], now)[0]
-
     def complete_purchases(
         self, purchase_ids: list[uuid.UUID], now: datetime
     ) -> list[TokenBundlePurchase]:
         """Each PENDING → COMPLETED, locked in one statement; returned in the given order.
-        The first that is missing or not pending refuses them all (the caller's savepoint
-        undoes the rest)."""
+        The caller credits their ``total_tokens`` in the same transaction. The first that is
+        missing or not pending refuses them all (the caller's savepoint undoes the rest)."""
         by_id = {purchase.id: purchase for purchase in self._purchases.lock_many(purchase_ids)}
         for purchase_id in purchase_ids:
             purchase = by_id.get(purchase_id)

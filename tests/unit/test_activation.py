@@ -61,7 +61,7 @@ def test_complete_pending_purchase_marks_it_completed_now(billing: Billing) -> N
     bundle = billing.bundle(tokens=100)
     pending = billing.token_bundle_service().create_purchase(USER, bundle, quantity=3)
 
-    completed = billing.token_bundle_service().complete_purchase(pending.id, NOW)
+    [completed] = billing.token_bundle_service().complete_purchases([pending.id], NOW)
 
     assert completed is pending
     assert (completed.status, completed.completed_at) == (PurchaseStatus.COMPLETED, NOW)
@@ -78,7 +78,7 @@ def test_complete_non_pending_purchase_is_purchase_not_pending(
     purchase.status = status
 
     with pytest.raises(InvalidState) as caught:
-        billing.token_bundle_service().complete_purchase(purchase.id, NOW)
+        billing.token_bundle_service().complete_purchases([purchase.id], NOW)
 
     assert caught.value.code == "purchase_not_pending"
     assert (purchase.status, purchase.completed_at) == (status, None)
@@ -86,7 +86,7 @@ def test_complete_non_pending_purchase_is_purchase_not_pending(
 
 def test_complete_unknown_purchase_is_not_found(billing: Billing) -> None:
     with pytest.raises(NotFound) as caught:
-        billing.token_bundle_service().complete_purchase(uuid.uuid4(), NOW)
+        billing.token_bundle_service().complete_purchases([uuid.uuid4()], NOW)
 
     assert caught.value.code == "token_bundle_purchase_not_found"
 
