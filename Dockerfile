@@ -1,4 +1,4 @@
-# Production image: gunicorn serving src.app:create_app() on port 5000.
+# Production image: granian serving src.app:create_app on port 5000 (src/serve.py).
 FROM python:3.11-slim AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,7 +24,9 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/api/v1/health')"
 ENTRYPOINT ["bin/docker-entrypoint.sh"]
-# The worker timeout is explicit: GUNICORN_TIMEOUT (30 s) bounds every wait a request makes
-# (pool 10 s, statements 5 s, Stripe 5 s x 2). A job worker is the same image with
-# CMD ["flask", "worker", "--concurrency", "4"] (see docker-compose.yml).
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--timeout", "30", "--graceful-timeout", "30", "--access-logfile", "-", "src.app:create_app()"]
+# Every wait a request makes has its own limit (pool 10 s, statements 5 s, Stripe 5 s x 2),
+# checked at start against PROVIDER_LEASE_SECONDS (30 s). WEB_CONCURRENCY: one worker per
+# core. A job worker is the same image with CMD ["flask", "worker", "--concurrency", "4"]
+# (see docker-compose.yml).
+ENV HOST=0.0.0.0 PORT=5000 WEB_CONCURRENCY=4
+CMD ["python", "-m", "src.serve"]

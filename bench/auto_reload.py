@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.auto_reload [--users 20] [--uses 8] [--concurrency 8]
 
-Setup (not timed): a fresh database; localstripe; the app under gunicorn and one
+Setup (not timed): a fresh database; localstripe; the app under granian and one
 ``flask worker`` (both pointed at localstripe); N users, each with a saved card
 (``pm_card_visa``), 60 tokens and auto-reload of 100 tokens under 45.
 

@@ -6,7 +6,7 @@
 Defaults: 20 users, concurrency 16, 30 s, 2 gthread workers x 8 threads (``--workers 4
 --threads 1`` is the Dockerfile's 4 sync workers), 2 load processes, 3 balance reads.
 
-Setup (not timed): a fresh database, migrated and seeded; gunicorn; N registered users.
+Setup (not timed): a fresh database, migrated and seeded; the server (granian); N registered users.
 Timed: C virtual users in P separate load processes, each looping over its users:
 POST /user/checkout (1-2 token bundles: a fresh pending invoice every time; bundles only, since
 a user may hold one pending or active subscription), POST /webhooks/payment signed with the
@@ -311,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
             print("verification (not timed):")
             problems = verify(base_url, database_url, users, load)
-        # gunicorn has stopped: its log is complete.
+        # the server has stopped: its log is complete.
         server_errors = log_errors(log)
 
     print_verdict(problems, log, server_errors)

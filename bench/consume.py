@@ -6,10 +6,10 @@
 Defaults: 20 users, concurrency 16, 20 s per phase (4 phases), 2 gthread workers x 8 threads,
 2 load processes.
 
-Setup (not timed): a fresh database, migrated and seeded; gunicorn with TRIAL_CREDITS=0 (every
-use is paid with tokens); N registered users; an admin (``flask users create-admin``) gives each
-user a large balance through POST /admin/users/<id>/tokens/adjust; no auto-reload configured;
-a few warm-up consumes.
+Setup (not timed): a fresh database, migrated and seeded; the server (granian) with
+TRIAL_CREDITS=0 (every use is paid with tokens); N registered users; an admin (``flask users
+create-admin``) gives each user a large balance through POST /admin/users/<id>/tokens/adjust;
+no auto-reload configured; a few warm-up consumes.
 
 Timed, one phase after the other, with a verification after each (not timed):
   A/API      C virtual users, virtual user i consuming 1 token for users[i % N] in a loop
@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _, api_problems = api_phase(scenario, base_url, database_url, arguments, figures)
                 _, pgbench_problems = pgbench_phase(scenario, database_url, arguments, figures)
                 problems += api_problems + pgbench_problems
-        server_errors = log_errors(log)  # gunicorn has stopped: its log is complete
+        server_errors = log_errors(log)  # the server has stopped: its log is complete
 
     print()
     print(summary_table(rows))

@@ -6,12 +6,12 @@ user with 1,000 entries against one with 1,000,000, through the API.
 
 Defaults: 5 s per measurement, 4 wrk connections, 2 gthread workers x 8 threads.
 
-Setup (not timed): a fresh database; gunicorn; two registered users whose ledgers are seeded in
-SQL (bonus entries of 1 token, sequence 1..n, balance_after the running sum, the balance row
-at balance = version = n), then VACUUM ANALYZE and the ledger invariant check. Timed, for each
-user: GET /user/tokens/balance, the first page of GET /user/tokens/transactions?limit=50 and a
-deep page (the cursor of sequence n/2). A page is a keyset range scan on (user_id, sequence),
-so depth should not show: PASS when the 1M user's mean latency is within 1.25 x the 1k user's.
+Setup (not timed): a fresh database; the server (granian); two registered users whose ledgers are
+seeded in SQL (bonus entries of 1 token, sequence 1..n, balance_after the running sum, the balance
+row at balance = version = n), then VACUUM ANALYZE and the ledger invariant check. Timed, for each
+user: GET /user/tokens/balance, the first page of GET /user/tokens/transactions?limit=50 and a deep
+page (the cursor of sequence n/2). A page is a keyset range scan on (user_id, sequence), so depth
+should not show: PASS when the 1M user's mean latency is within 1.25 x the 1k user's.
 EXPLAIN (ANALYZE, BUFFERS) of the page query shows the plan for both.
 """
 

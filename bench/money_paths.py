@@ -5,12 +5,14 @@ the database alone needs for it, in one run on one server.
         [--workers W] [--threads T] [--clients T] [--keepalive S] [--db-pool-size N]
         [--py-spy DIR]
 
-Defaults: 1,000 users, 10 s per phase, 16 connections, 2 gthread workers x 8 threads, 2 wrk
-threads (``--clients``). The load comes from wrk (bench/wrk.py, bench/lua/*.lua), a C client
-in its own process, so a Python client's CPU does not cap the API's figures.
+Defaults: 1,000 users, 10 s per phase, 16 connections, granian 2 workers x 1 blocking thread
+(bin/run's server), 2 wrk threads (``--clients``). The load comes from wrk (bench/wrk.py,
+bench/lua/*.lua), a C client in its own process, so a Python client's CPU does not cap the
+API's figures.
 
-Setup (not timed): a fresh database; gunicorn with TRIAL_CREDITS=0; N users granted 10,000,000
-tokens each by an admin; warm-up consumes; the pgbench reference tables (bench/deduct.pgbench).
+Setup (not timed): a fresh database; the server with TRIAL_CREDITS=0; N users granted
+10,000,000 tokens each by an admin; warm-up consumes; the pgbench reference tables
+(bench/deduct.pgbench).
 Timed, with checks after each (not timed):
   consume, many users   wrk C connections, POST /user/tokens/consume rotating over the users,
                         vs pgbench bench/deduct.pgbench -c C over the same users
@@ -348,9 +350,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keepalive", type=int, help="gunicorn --keep-alive seconds")
     parser.add_argument(
         "--server",
-        choices=("gunicorn", "gunicorn-gthread", "granian"),
-        default="gunicorn",
-        help="(gunicorn)",
+        choices=("granian", "gunicorn", "gunicorn-gthread"),
+        default="granian",
+        help="granian (bin/run's server, src/serve.py), or gunicorn to compare: sync workers, "
+        "gthread with --threads > 1 (default granian)",
     )
     parser.add_argument(
         "--skip-capture", action="store_true", help="leave out the capture phase (and its setup)"

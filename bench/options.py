@@ -28,13 +28,13 @@ def add_common_arguments(
         "--workers",
         type=int,
         default=defaults.workers,
-        help=f"gunicorn workers ({defaults.workers})",
+        help=f"server worker processes ({defaults.workers})",
     )
     parser.add_argument(
         "--threads",
         type=int,
         default=defaults.threads,
-        help=f"threads per worker: 1 means sync workers, more gthread ({defaults.threads})",
+        help=f"granian's blocking threads per worker ({defaults.threads})",
     )
     parser.add_argument(
         "--clients", type=int, default=2, help="load processes sharing the virtual users (2)"

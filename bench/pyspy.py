@@ -1,6 +1,6 @@
-"""Where a gunicorn worker's CPU goes during a phase: py-spy on every worker, and a summary.
+"""Where a server worker's CPU goes during a phase: py-spy on every worker, and a summary.
 
-``record_workers`` starts ``py-spy record --format raw`` on each worker (the gunicorn master's
+``record_workers`` starts ``py-spy record --format raw`` on each worker (the server's main process's
 children) for the phase's length; ``summarize`` reads the collapsed stacks ("a;b;c N") and
 counts samples by their leaf frame (self time) and by library, matched on the leaf's file path.
 Sampling pauses the worker (py-spy's default), so the profiled phase runs slower than the
@@ -31,6 +31,7 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("psycopg2", ("psycopg2/", "psycopg/")),
     ("flask/werkzeug", ("flask/", "werkzeug/", "flask_jwt_extended/")),
     ("gunicorn", ("gunicorn/",)),
+    ("granian", ("granian/",)),
     ("pydantic/spectree", ("pydantic/", "pydantic_core/", "spectree/")),
     ("jwt", ("jwt/",)),
     ("dependency_injector", ("dependency_injector/",)),

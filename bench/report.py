@@ -105,7 +105,7 @@ def print_verdict(
     problems: Sequence[str], log: Path, server_errors: Sequence[tuple[int, str]]
 ) -> None:
     """The last lines of a run: OK or FAILED with the problems, then the server log's most
-    frequent errors (read after gunicorn stopped, so the log is complete)."""
+    frequent errors (read after the server stopped, so the log is complete)."""
     print(f"verification: {'OK' if not problems else 'FAILED'}")
     for problem in problems:
         print(f"  {problem}")

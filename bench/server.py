@@ -1,11 +1,13 @@
-"""Running the app for a benchmark: gunicorn on loopback, and the ``flask`` CLI.
+"""Running the app for a benchmark: its HTTP server on loopback, and the ``flask`` CLI.
 
 Both get the same environment (``APP_SETTINGS``: production mode with explicit secrets, cheap
 Argon2), so that what the benchmark measures is the production configuration minus the cost
-of password hashing. ``serve_app`` starts gunicorn on a free port and waits for the health
-endpoint; ``log_errors`` reads the most frequent exceptions out of its log afterwards.
+of password hashing. ``serve_app`` starts the server (granian as bin/run serves it, or
+gunicorn to compare) on a free port and waits for the health endpoint; ``log_errors`` reads
+the most frequent exceptions out of its log afterwards.
 
-The benchmarks talk to the app only over HTTP, the CLI and SQL: nothing here imports ``src``.
+The benchmarks talk to the app only over HTTP, the CLI and SQL. The one import from ``src`` is
+``src.serve``'s command line (no app code), so a benchmark serves what bin/run serves.
 """
 
 import os
@@ -22,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+
+from src import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"  # git-ignored: server logs of the runs
@@ -70,20 +74,19 @@ def flask_cli(database_url: str, *arguments: str, settings: Mapping[str, str] | 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """gunicorn's worker model: ``threads`` > 1 means gthread workers, else sync workers.
+    """The server and its worker model.
 
-    The default, 2 sync workers (one per core, as bin/run serves), was the fastest gunicorn
-    setup on the 2-core benchmark machine once a consume became one statement: the app is
-    CPU-bound, and threads only added GIL contention (bench/README.md, "Server model").
+    The default is what bin/run serves (src/serve.py): granian, 2 worker processes (one per
+    core) with one blocking thread each, the fastest setup measured on the 2-core benchmark
+    machine (bench/README.md, "Server model"). "gunicorn" (sync workers, or gthread when
+    ``threads`` > 1) and "gunicorn-gthread" (gthread even with one thread: keep-alive without
+    threads) are kept to measure the server choice again.
     """
 
     workers: int = 2
-    threads: int = 1
+    threads: int = 1  # granian's blocking threads per worker, or gunicorn's threads
     keepalive: int | None = None  # gunicorn --keep-alive seconds; None: gunicorn's default
-    # "granian": the Rust WSGI server, ``threads`` its blocking threads per worker (measured
-    # against gunicorn in bench/README.md; the app is served by gunicorn everywhere else).
-    # "gunicorn-gthread": gthread workers even with one thread (keep-alive without threads).
-    server: str = "gunicorn"
+    server: str = "granian"
 
     @property
     def worker_class(self) -> str:
@@ -106,27 +109,27 @@ def free_port() -> int:
 
 def log_path(name: str) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    return RESULTS / f"{name}-{datetime.now():%Y%m%d-%H%M%S}-gunicorn.log"
+    return RESULTS / f"{name}-{datetime.now():%Y%m%d-%H%M%S}-server.log"
 
 
 def _wait_until_up(url: str, process: "subprocess.Popen[bytes]", log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()}")
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer {url} in {timeout}s:\n{log.read_text()}")
+    raise RuntimeError(f"the server did not answer {url} in {timeout}s:\n{log.read_text()}")
 
 
 @dataclass(frozen=True)
 class Served:
-    """A running server: where to send requests, and the gunicorn master's pid (its children
-    are the workers, for a profiler to attach to)."""
+    """A running server: where to send requests, and its main process's pid (its children are
+    the workers, for a profiler to attach to)."""
 
     base_url: str
     pid: int
@@ -140,7 +143,7 @@ def serve_app(
     timeout: float = 60,
     settings: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Serve the app with gunicorn on a free loopback port; yield the base URL (no /api/v1).
+    """Serve the app on a free loopback port; yield the base URL (no /api/v1).
 
     ``settings`` are environment variables on top of ``APP_SETTINGS``. Only the error log is
     written (to ``log``): an access log would be client-side work the app does not do in
@@ -203,25 +206,11 @@ def serve_app_process(
 
 
 def _granian_command(config: ServerConfig, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(config.workers),
-        "--blocking-threads",
-        str(config.threads),
-        "--log-level",
-        "warning",
-        "src.app:create_app",
-    ]
+    """bin/run's server (src/serve.py) without its access log: the log would be work the app
+    leaves to a proxy in front of it in production."""
+    return serve.command(
+        "127.0.0.1", port, config.workers, access_log=False, blocking_threads=config.threads
+    )
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout|Exit)\b")
@@ -229,7 +218,7 @@ ALERT_WORDS = ("[CRITICAL]", "WORKER TIMEOUT", "Worker exited", "was sent SIGKIL
 
 
 def log_errors(log: Path, limit: int = 12) -> list[tuple[int, str]]:
-    """The most frequent exception lines (and gunicorn alerts) of a server log, with counts."""
+    """The most frequent exception lines (and server alerts) of a server log, with counts."""
     if not log.exists():
         return []
     counts: Counter[str] = Counter()

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Container start: migrate (explicitly, never inside create_app), optionally seed and create the
-# admin, then hand over to the command (gunicorn by default, or flask worker).
+# admin, then hand over to the command (granian by default, python -m src.serve; or flask worker).
 set -eu
 # Workers set RUN_MIGRATIONS=false: one container (the API) migrates, the others wait for it.
 if [ "${RUN_MIGRATIONS:-true}" != "true" ]; then

@@ -1,4 +1,4 @@
-"""The application factory: ``flask --app src.app`` and ``gunicorn 'src.app:create_app()'``."""
+"""The application factory: ``flask --app src.app`` and ``python -m src.serve`` (granian)."""
 
 import logging
 from collections.abc import Mapping
@@ -58,7 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> BillingApp:
 
 
 def _configure_logging(level: str) -> None:
-    """Plain stdlib logging, unless a server (gunicorn) has configured handlers already."""
+    """Plain stdlib logging, unless a server has configured handlers already."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")

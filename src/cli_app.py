@@ -6,7 +6,7 @@ the same, so ``flask --help`` lists every command and ``flask jobs list`` reache
 server bin/run started, with no extra environment. A deployment is left alone: with
 ``APP_ENV`` or ``DATABASE_URL`` set nothing is assumed (only ``development`` reads the secrets
 file), and what it lacks is said in one line instead of a traceback. Variables already in the
-environment always win. ``gunicorn 'src.app:create_app()'`` and ``flask --app src.app`` do not
+environment always win. ``python -m src.serve`` and ``flask --app src.app`` do not
 come through here.
 """
 

@@ -72,18 +72,22 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = Field(default=10, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=20, ge=0)
     # How long a request waits for a pooled connection before it answers 503. It must stay
-    # below the HTTP worker's timeout (GUNICORN_TIMEOUT), so a saturated pool is a clear 503
-    # and never a killed worker.
+    # below PROVIDER_LEASE_SECONDS, so a saturated pool is a clear 503 long before a lease
+    # taken in the same request could run out.
     DB_POOL_TIMEOUT_SECONDS: int = Field(default=10, ge=1)
     # Server-side limits on every connection (PostgreSQL settings, in milliseconds): a slow
     # statement, a lock wait and a transaction left open are cut short instead of piling up.
     DB_STATEMENT_TIMEOUT_MS: int = Field(default=5000, ge=0)
     DB_LOCK_TIMEOUT_MS: int = Field(default=3000, ge=0)
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = Field(default=30000, ge=0)
-    # The HTTP worker's timeout (gunicorn --timeout); every other limit is checked against it.
-    GUNICORN_TIMEOUT: int = Field(default=30, ge=5)
+    # How long a request, job or janitor call holds the lease on a provider call (a payment
+    # start, a refund, a lifecycle charge) before another may try. Nothing kills its holder
+    # at this mark (the HTTP server, granian, has no worker timeout, and jobs never had one):
+    # each wait of a holder has its own limit, checked at start to fit well inside the lease,
+    # and a call repeated after a lease ran out carries the same idempotency key.
+    PROVIDER_LEASE_SECONDS: int = Field(default=30, ge=5)
     # Stripe: per-request network timeout and the SDK's own retries (with backoff). Together
-    # they stay well below GUNICORN_TIMEOUT (checked at start).
+    # they stay well below PROVIDER_LEASE_SECONDS (checked at start).
     STRIPE_TIMEOUT_SECONDS: int = Field(default=5, ge=1)
     STRIPE_MAX_NETWORK_RETRIES: int = Field(default=1, ge=0, le=5)
     # Job engine (procrastinate): attempts of a failing job before it is marked failed.
@@ -155,16 +159,18 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
-    def _limits_fit_the_worker_timeout(self) -> "Settings":
-        """Every wait a request can make must end before the HTTP worker is killed."""
+    def _limits_fit_the_provider_lease(self) -> "Settings":
+        """A lease that ran out should mean its holder is gone: its provider call and its wait
+        for a connection must end well before, or a second caller is let in needlessly."""
         stripe_worst_case = self.STRIPE_TIMEOUT_SECONDS * (self.STRIPE_MAX_NETWORK_RETRIES + 1)
-        if stripe_worst_case * 2 > self.GUNICORN_TIMEOUT:
+        lease = self.PROVIDER_LEASE_SECONDS
+        if stripe_worst_case * 2 > lease:
             raise ValueError(
                 "STRIPE_TIMEOUT_SECONDS x (STRIPE_MAX_NETWORK_RETRIES + 1) must stay under half "
-                f"of GUNICORN_TIMEOUT ({stripe_worst_case}s vs {self.GUNICORN_TIMEOUT}s)"
+                f"of PROVIDER_LEASE_SECONDS ({stripe_worst_case}s vs {lease}s)"
             )
-        if self.DB_POOL_TIMEOUT_SECONDS >= self.GUNICORN_TIMEOUT:
-            raise ValueError("DB_POOL_TIMEOUT_SECONDS must be shorter than GUNICORN_TIMEOUT")
+        if self.DB_POOL_TIMEOUT_SECONDS >= lease:
+            raise ValueError("DB_POOL_TIMEOUT_SECONDS must be shorter than PROVIDER_LEASE_SECONDS")
         return self
 
     def secret(self, name: Literal["SECRET_KEY", "JWT_SECRET_KEY"]) -> str:

@@ -2,9 +2,10 @@
 
 Without ``DATABASE_URL`` it starts the embedded PostgreSQL (data in ``instance/pgdata``, kept
 across restarts, on a Unix socket) and points everything at it. Then it migrates, seeds the
-demo catalog, creates the admin, and runs the API (gunicorn) and one job worker as child
-processes. Ctrl-C or SIGTERM stops both children (the worker finishes its running job), then
-the embedded server; if either child dies, the other is stopped too and the exit is non-zero.
+demo catalog, creates the admin, and runs the API (granian, src/serve.py) and one job worker
+as child processes. Ctrl-C or SIGTERM stops both children (the worker finishes its running
+job), then the embedded server; if either child dies, the other is stopped too and the exit
+is non-zero.
 """
 
 import os
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from src import embedded_postgres
+from src import embedded_postgres, serve
 from src.config import EMBEDDED_DATA_DIRECTORY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,25 +59,7 @@ def _prepare() -> None:
 def _serve() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "5000")
-    timeout = os.environ.get("GUNICORN_TIMEOUT", "30")
-    api = _spawn(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            os.environ.get("WEB_CONCURRENCY", "2"),
-            "--timeout",
-            timeout,
-            "--graceful-timeout",
-            timeout,
-            "--access-logfile",
-            "-",
-            "src.app:create_app()",
-        ]
-    )
+    api = _spawn(serve.command_from_environment())
     worker = _spawn(
         [
             sys.executable,

@@ -170,12 +170,9 @@ def _forbid_control_characters(schema: Any) -> None:
             stack.extend(item)
 
 
-# The HTTP server (gunicorn, here and in production) refuses a request line over 4094 bytes
-# before the app sees it, with its own small HTML page.
-_URI_TOO_LONG = {
-    "description": "URI Too Long: the HTTP server's request-line limit (4094 bytes)",
-    "content": {"text/html": {"schema": {"type": "string"}}},
-}
+# The HTTP server (granian, src/serve.py) refuses a URI over 64 KiB before the app sees it,
+# with an empty answer.
+_URI_TOO_LONG = {"description": "URI Too Long: the HTTP server's URI limit (64 KiB), no body"}
 
 
 def make_truthful(document: dict[str, Any]) -> dict[str, Any]:

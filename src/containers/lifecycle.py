@@ -119,7 +119,7 @@ class LifecycleContainer(containers.DeclarativeContainer):
         user_service=users.user_service,
         dunning_service=dunning_service,
         expiry_minutes=settings.provided.PAYMENT_SESSION_EXPIRY_MINUTES,
-        lease_seconds=settings.provided.GUNICORN_TIMEOUT,
+        lease_seconds=settings.provided.PROVIDER_LEASE_SECONDS,
     )
     record_charge_handler = providers.Factory(
         RecordLifecycleChargeHandler,

@@ -29,8 +29,9 @@ class PaymentProcessesContainer(containers.DeclarativeContainer):
     billing = providers.DependenciesContainer()
     payments = providers.DependenciesContainer()
 
-    # Start payment. The start lease outlives any request (a worker is killed at its timeout),
-    # so a lease that ran out means its holder is gone.
+    # Start payment. The start lease outlives the provider call and the pool wait of its holder
+    # (checked at start), so a lease that ran out means its holder is gone; a start repeated
+    # after it carries the same idempotency key.
     start_payment_handler = providers.Factory(
         StartPaymentHandler,
         invoice_service=billing.invoice_service,
@@ -38,7 +39,7 @@ class PaymentProcessesContainer(containers.DeclarativeContainer):
         user_service=users.user_service,
         payment_providers=payments.payment_providers,
         expiry_minutes=settings.provided.PAYMENT_SESSION_EXPIRY_MINUTES,
-        lease_seconds=settings.provided.GUNICORN_TIMEOUT,
+        lease_seconds=settings.provided.PROVIDER_LEASE_SECONDS,
     )
     record_customer_handler = providers.Factory(
         RecordCustomerHandler, user_service=users.user_service
@@ -52,7 +53,7 @@ class PaymentProcessesContainer(containers.DeclarativeContainer):
     lease_unstarted_payment_handler = providers.Factory(
         LeaseUnstartedPaymentHandler,
         payment_service=payments.payment_service,
-        lease_seconds=settings.provided.GUNICORN_TIMEOUT,
+        lease_seconds=settings.provided.PROVIDER_LEASE_SECONDS,
     )
 
     # Cancel an invoice

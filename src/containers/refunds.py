@@ -5,9 +5,9 @@ Reads the payments area (payment records, the grant reversal), billing (the invo
 (the retry is a job). The process that runs these commands around the provider call needs the
 dispatcher, so the root container builds it (``refund_process``).
 
-The attempt lease outlives any request, job or janitor call (a worker is killed at
-GUNICORN_TIMEOUT, and the provider's worst case fits in it), so a lease that ran out means
-its holder is gone.
+The attempt lease (PROVIDER_LEASE_SECONDS) outlives any single provider call and pool wait
+(checked at start), so a lease that ran out means its holder is gone or far past every limit
+it has; a refund attempted again then carries the same idempotency key.
 """
 
 from dependency_injector import containers, providers
@@ -38,14 +38,14 @@ class RefundsContainer(containers.DeclarativeContainer):
         refund_service=refund_service,
         invoice_service=billing.invoice_service,
         grant_reversal_service=payments.grant_reversal_service,
-        lease_seconds=settings.provided.GUNICORN_TIMEOUT,
+        lease_seconds=settings.provided.PROVIDER_LEASE_SECONDS,
     )
     resume_handler = providers.Factory(
         ResumeRefundHandler,
         payment_service=payments.payment_service,
         refund_service=refund_service,
         invoice_service=billing.invoice_service,
-        lease_seconds=settings.provided.GUNICORN_TIMEOUT,
+        lease_seconds=settings.provided.PROVIDER_LEASE_SECONDS,
     )
     record_outcome_handler = providers.Factory(
         RecordRefundOutcomeHandler,

@@ -9,7 +9,7 @@ the command that hands a refund to the process for a provider call takes it unde
 refund's row lock (the request for a new refund or a replay, the resume for a job or the
 janitor); an attempt that finds it held is told ``busy`` and calls nobody. Recording the
 outcome, a deferred retry or a release ends it; a holder that died leaves it to run out
-(it outlives any request, job or janitor call: GUNICORN_TIMEOUT).
+(PROVIDER_LEASE_SECONDS: longer than any provider call and pool wait of its holder).
 """
 
 import uuid

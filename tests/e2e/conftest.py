@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the app served by gunicorn on loopback, on the test database, and
+"""End-to-end fixtures: the app served by granian on loopback, on the test database, and
 localstripe as its Stripe (the real SDK talks to it; its signed webhooks reach the app)."""
 
 import subprocess
@@ -14,7 +14,7 @@ from src.extensions import db
 from tests.conftest import TEST_SETTINGS
 from tests.support import stripe_fake as localstripe
 from tests.support.ledger import assert_ledger_consistent
-from tests.support.server import free_port, gunicorn_command, running_worker, serve
+from tests.support.server import free_port, app_server_command, running_worker, serve
 
 
 def served_env(database_url: str, **extra: Any) -> dict[str, str]:
@@ -25,8 +25,8 @@ def served_env(database_url: str, **extra: Any) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def served_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    log = Path(tmp_path_factory.mktemp("gunicorn")) / "server.log"
-    with serve(gunicorn_command(port), served_env(database_url), port, log) as url:
+    log = Path(tmp_path_factory.mktemp("granian")) / "server.log"
+    with serve(app_server_command(port), served_env(database_url), port, log) as url:
         yield url
 
 
@@ -52,10 +52,10 @@ def stripe_env(database_url: str, localstripe_url: str) -> dict[str, str]:
 def stripe_app_url(
     stripe_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The app under gunicorn, its Stripe client pointed at localstripe."""
+    """The app under granian, its Stripe client pointed at localstripe."""
     port = free_port()
-    log = Path(tmp_path_factory.mktemp("gunicorn-stripe")) / "server.log"
-    with serve(gunicorn_command(port, workers=3), stripe_env, port, log) as url:
+    log = Path(tmp_path_factory.mktemp("granian-stripe")) / "server.log"
+    with serve(app_server_command(port, workers=3), stripe_env, port, log) as url:
         yield url
 
 

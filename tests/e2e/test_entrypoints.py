@@ -1,4 +1,4 @@
-"""What operators and scripts rely on: gunicorn, the flask CLI, the run command, secrets."""
+"""What operators and scripts rely on: the HTTP server, the flask CLI, the run command, secrets."""
 
 import os
 import shutil
@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil  # type: ignore[import-untyped]  # no stubs in the venv
 import psycopg2
 import pytest
 import requests
@@ -23,7 +24,9 @@ from tests.support.http_api import eventually
 from tests.support.server import ROOT, free_port, running_worker, serve
 
 
-def test_gunicorn_serves_the_factory_over_real_http(served_url: str, app: BillingApp) -> None:
+def test_the_http_server_serves_the_factory_over_real_http(
+    served_url: str, app: BillingApp
+) -> None:
     assert app.test_cli_runner().invoke(args=["catalog", "seed"]).exit_code == 0
     session = requests.Session()
     email = unique_email()
@@ -53,6 +56,47 @@ def flask_routes(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
     )
+
+
+def test_python_m_src_serve_becomes_granian_serves_and_stops_cleanly_on_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The image's and compose's command: the variables choose the bind and the workers, the
+    server takes the process's place (so the container's signals reach it), and SIGTERM ends
+    it with status 0."""
+    port = free_port()
+    env = {**served_env(database_url), "HOST": "127.0.0.1", "PORT": str(port)}
+    env.update(WEB_CONCURRENCY="3", ACCESS_LOG="true")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "src.serve"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        answer = eventually(lambda: _health(base), timeout=60)
+        assert answer == 200
+        main = psutil.Process(process.pid)
+        assert "granian" in main.cmdline(), main.cmdline()
+        assert len(main.children()) == 3, "WEB_CONCURRENCY worker processes"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert '"GET /api/v1/health HTTP/1.1" 200' in log.read_text(), "ACCESS_LOG=true logs"
+
+
+def _health(base: str) -> int | None:
+    try:
+        return requests.get(f"{base}/health", timeout=2).status_code
+    except requests.RequestException:
+        return None
 
 
 def test_flask_finds_the_app_by_flag_and_by_flaskenv() -> None:

@@ -1,7 +1,7 @@
 """A restart of the test's own PostgreSQL under a bounded load.
 
 A dedicated embedded server (never the shared one other tests use) carries a migrated
-database; the app is served on it by gunicorn. Three clients consume tokens and check out
+database; the app is served on it by granian. Three clients consume tokens and check out
 bundles with idempotency keys. Mid-load the server is stopped hard (``pg_ctl -m immediate``:
 a crash, recovered from WAL on the next start), then started again. While it is away every
 answer is a 503 (never a 500, never a hang past the client's timeout); within seconds of it
@@ -33,7 +33,7 @@ from tests.support.admin_ops import grant, make_admin
 from tests.support.http_api import HttpApi, HttpUser
 from tests.support.invariants import database_violations
 from tests.support.pg_faults import poll
-from tests.support.server import free_port, gunicorn_command, serve
+from tests.support.server import free_port, app_server_command, serve
 
 CLIENTS = 3
 MAX_OPS_PER_CLIENT = 400
@@ -207,7 +207,7 @@ def test_a_postgresql_restart_under_load_loses_no_acknowledged_write(
     admin = make_admin(check_app)
     port = free_port()
     env = served_env(url, TRIAL_CREDITS=0)
-    with serve(gunicorn_command(port, workers=2), env, port, tmp_path / "server.log") as base:
+    with serve(app_server_command(port, workers=2), env, port, tmp_path / "server.log") as base:
         api = HttpApi(base)
         bundle = api.bundle_id(100)
         users = [api.register() for _ in range(CLIENTS)]

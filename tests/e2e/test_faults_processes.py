@@ -1,6 +1,6 @@
-"""Faults injected for real into the served app (gunicorn on the test database).
+"""Faults injected for real into the served app (granian on the test database).
 
-- ``kill -9`` of the gunicorn worker in the middle of a capture: the signed webhook's
+- ``kill -9`` of the granian worker in the middle of a capture: the signed webhook's
   transaction has locked and updated the invoice and waits to credit the tokens (the test holds
   the user's balance row); the worker serving that very connection is SIGKILLed. The capture
   happened not at all (PostgreSQL rolls the open transaction back), the API answers again within
@@ -32,7 +32,7 @@ from tests.support.invariants import database_violations
 from tests.support.pg_faults import (
     OpenRequest,
     backend_gone,
-    gunicorn_workers,
+    server_workers,
     is_locked,
     poll,
     row_lock,
@@ -40,7 +40,7 @@ from tests.support.pg_faults import (
     waiting_backend,
     worker_serving,
 )
-from tests.support.server import free_port, gunicorn_command, serve
+from tests.support.server import free_port, app_server_command, serve
 from tests.support.webhooks import WEBHOOK, capture_payload, signature
 
 LOCK_INVOICE = "SELECT 1 FROM invoices WHERE id = %s FOR UPDATE NOWAIT"
@@ -53,9 +53,9 @@ def fault_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     """Two sync workers. The lock timeout is long so that a held request waits for the test's
     fault instead of giving up on its own; no trial credits, so a consume takes tokens."""
     port = free_port()
-    log = Path(tmp_path_factory.mktemp("gunicorn-faults")) / "server.log"
+    log = Path(tmp_path_factory.mktemp("granian-faults")) / "server.log"
     env = served_env(database_url, DB_LOCK_TIMEOUT_MS=60000, TRIAL_CREDITS=0)
-    with serve(gunicorn_command(port, workers=2), env, port, log) as url:
+    with serve(app_server_command(port, workers=2), env, port, log) as url:
         yield url
 
 
@@ -144,11 +144,11 @@ def test_kill_9_of_the_worker_mid_capture_applies_nothing_then_the_retry_once(
     assert len(state["ledger"]) == 1, state  # the grant only
     recovered = answers_again(fault_url, user, killed_at)
     assert recovered < RECOVERY_SECONDS
-    master, _ = gunicorn_workers(int(fault_url.rsplit(":", 1)[1]))
+    master, _ = server_workers(int(fault_url.rsplit(":", 1)[1]))
     poll(
         lambda: len([w for w in master.children() if w.pid != worker.pid]) == 2 or None,
         RECOVERY_SECONDS,
-        "the arbiter to boot a replacement worker",
+        "granian to respawn the killed worker",
     )
     print(f"the API answered again {recovered:.2f}s after the kill")
 

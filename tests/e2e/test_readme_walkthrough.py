@@ -1,7 +1,7 @@
 """The README's walk-through, run as a new user would: its shell blocks, pasted into bash, twice.
 
 The blocks marked ``<!-- walkthrough -->`` are joined in order and run with bash against the
-app served by gunicorn with bin/run's settings: an instance folder holding the secrets file
+app served by granian with bin/run's settings: an instance folder holding the secrets file
 bin/run writes (admin password, webhook secret), the catalog seeded and the admin created by
 the same ``flask`` commands bin/run runs, rate limits on and the default trial credits. The
 script gets nothing else from the test (a clean environment: PATH, HOME, BASE, INSTANCE_PATH),
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import served_env
-from tests.support.server import ROOT, free_port, gunicorn_command, serve
+from tests.support.server import ROOT, free_port, app_server_command, serve
 
 MARKER = "<!-- walkthrough -->"
 BLOCK = re.compile(re.escape(MARKER) + r"\s*```sh\n(.*?)```", re.DOTALL)
@@ -91,7 +91,7 @@ def local_env(database_url: str, local_instance: Path) -> dict[str, str]:
 def local_stack_url(
     local_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """What bin/run does before it serves (seed, create the admin), then gunicorn."""
+    """What bin/run does before it serves (seed, create the admin), then granian."""
     for command in (["catalog", "seed"], ["users", "create-admin", ADMIN_EMAIL]):
         prepared = subprocess.run(
             [sys.executable, "-m", "flask", *command],
@@ -102,8 +102,8 @@ def local_stack_url(
         )
         assert prepared.returncode == 0, prepared.stderr
     port = free_port()
-    log = Path(tmp_path_factory.mktemp("gunicorn-walkthrough")) / "server.log"
-    with serve(gunicorn_command(port), local_env, port, log) as url:
+    log = Path(tmp_path_factory.mktemp("granian-walkthrough")) / "server.log"
+    with serve(app_server_command(port), local_env, port, log) as url:
         yield url
 
 

@@ -32,7 +32,7 @@ def renewal_payments(app: BillingApp, invoice_id: str) -> list[Payment]:
 
 
 def holder_gone(app: BillingApp, invoice_id: str) -> None:
-    """Stand-in for the start lease running out (GUNICORN_TIMEOUT, 30 s): the process that
+    """Stand-in for the start lease running out (PROVIDER_LEASE_SECONDS, 30 s): the process that
     held it is dead, so the next run may look for the payment at Stripe."""
     with app.app_context():
         for payment in db.session.scalars(

@@ -1,5 +1,5 @@
 """Paying through Stripe end to end: the real SDK, localstripe as Stripe, the app served by
-gunicorn on loopback, and localstripe's signed webhooks delivered to it."""
+granian on loopback, and localstripe's signed webhooks delivered to it."""
 
 import json
 import threading

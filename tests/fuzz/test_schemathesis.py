@@ -1,6 +1,6 @@
 """The schema fuzzing gate: schemathesis against the app served for real, from its own document.
 
-The app runs under gunicorn on the test database (PostgreSQL) with the demo catalog seeded;
+The app runs under granian on the test database (PostgreSQL) with the demo catalog seeded;
 ``st run`` then reads ``/api/v1/openapi.json`` and runs every check and every phase (examples,
 coverage, fuzzing, stateful) with a fixed seed and a bounded number of examples. Identities come
 from a Web Fuzzing Commons document written here: two users who are peers (so that
@@ -25,7 +25,7 @@ import requests
 from src.app import BillingApp
 from tests.e2e.conftest import served_env
 from tests.support.api import PASSWORD, unique_email
-from tests.support.server import ROOT, free_port, gunicorn_command, serve
+from tests.support.server import ROOT, free_port, app_server_command, serve
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(900)]
 
@@ -156,7 +156,7 @@ def test_the_served_api_passes_schemathesis(
     port = free_port()
     # The served app's own settings: production mode, no Stripe key (its routes answer 503).
     env = served_env(database_url)
-    with serve(gunicorn_command(port), env, port, tmp_path / "server.log") as base:
+    with serve(app_server_command(port), env, port, tmp_path / "server.log") as base:
         identities = tmp_path / "identities.json"
         write_identities(base, api_key, identities)
         started = time.monotonic()

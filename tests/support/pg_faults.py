@@ -1,5 +1,5 @@
 """Real faults for the fault tests: hold a request at a known point with a row lock taken from
-the test's own connection, find the PostgreSQL backend and the gunicorn worker serving it,
+the test's own connection, find the PostgreSQL backend and the granian worker serving it,
 and kill either of them. Waits are polls with a deadline, never bare sleeps."""
 
 import http.client
@@ -145,21 +145,20 @@ class OpenRequest:
         self.connection.close()
 
 
-def gunicorn_workers(port: int) -> tuple[psutil.Process, list[psutil.Process]]:
-    """This test process's gunicorn master bound to ``port``, and its workers."""
-    bind = f"127.0.0.1:{port}"
+def server_workers(port: int) -> tuple[psutil.Process, list[psutil.Process]]:
+    """This test process's granian main process serving ``port``, and its workers."""
     masters = [
         child
         for child in psutil.Process().children()
-        if bind in child.cmdline() and "gunicorn" in " ".join(child.cmdline())
+        if "granian" in child.cmdline() and str(port) in child.cmdline()
     ]
-    assert len(masters) == 1, f"one gunicorn master on {bind} expected: {masters}"
+    assert len(masters) == 1, f"one granian main process on port {port} expected: {masters}"
     return masters[0], masters[0].children()
 
 
 def worker_serving(request: OpenRequest) -> psutil.Process:
-    """The gunicorn worker holding the accepted end of ``request``'s connection."""
-    master, workers = gunicorn_workers(request.server_port)
+    """The server worker holding the accepted end of ``request``'s connection."""
+    master, workers = server_workers(request.server_port)
 
     def find() -> psutil.Process | None:
         for worker in master.children():

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import requests
 
+from src import serve as http_server
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,17 +63,9 @@ def serve(
             process.wait()
 
 
-def gunicorn_command(port: int, workers: int = 2) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "src.app:create_app()",
-    ]
+def app_server_command(port: int, workers: int = 2) -> list[str]:
+    """The app as bin/run and the image serve it (granian, src/serve.py), on loopback."""
+    return http_server.command("127.0.0.1", port, workers)
 
 
 def worker_command(concurrency: int = 2) -> list[str]:

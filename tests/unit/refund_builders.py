@@ -26,7 +26,7 @@ from tests.unit.builders import Billing
 from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.payment_flows import ADMIN
 
-# The attempt lease (GUNICORN_TIMEOUT in the app).
+# The attempt lease (PROVIDER_LEASE_SECONDS in the app).
 LEASE_SECONDS = 30
 
 

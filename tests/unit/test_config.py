@@ -144,11 +144,11 @@ def test_postgres_gets_pool_settings() -> None:
     assert config["JWT_ACCESS_TOKEN_EXPIRES"] == 15 * 60
 
 
-def test_stripe_waits_must_fit_well_inside_the_worker_timeout() -> None:
-    with pytest.raises(ValueError, match="GUNICORN_TIMEOUT"):
-        Settings(STRIPE_TIMEOUT_SECONDS=10, STRIPE_MAX_NETWORK_RETRIES=2, GUNICORN_TIMEOUT=30)
+def test_stripe_waits_must_fit_well_inside_the_provider_lease() -> None:
+    with pytest.raises(ValueError, match="PROVIDER_LEASE_SECONDS"):
+        Settings(STRIPE_TIMEOUT_SECONDS=10, STRIPE_MAX_NETWORK_RETRIES=2, PROVIDER_LEASE_SECONDS=30)
 
 
-def test_the_pool_wait_must_be_shorter_than_the_worker_timeout() -> None:
+def test_the_pool_wait_must_be_shorter_than_the_provider_lease() -> None:
     with pytest.raises(ValueError, match="DB_POOL_TIMEOUT_SECONDS"):
-        Settings(DB_POOL_TIMEOUT_SECONDS=30, GUNICORN_TIMEOUT=30)
+        Settings(DB_POOL_TIMEOUT_SECONDS=30, PROVIDER_LEASE_SECONDS=30)

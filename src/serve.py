@@ -1,0 +1,81 @@
+"""``python -m src.serve``: the HTTP server, granian, serving ``src.app:create_app``.
+
+One definition of how the API is served, used by bin/run, the Docker image, compose, the
+end-to-end tests and the benchmarks, so what is tested and measured is what runs.
+
+Why granian and these settings (bench/README.md, "Server model"): on the 2-core benchmark
+machine the app is CPU-bound once a consume is one statement, and granian's Rust HTTP layer
+(keep-alive, no per-connection Python work) read 1.4-1.8x the balances per second of
+gunicorn's best setup (2 sync workers) and consumed 1.1-1.2x as fast. One process per core,
+one blocking thread each: more threads only contend for the GIL.
+
+What gunicorn did and granian does instead:
+- a worker that dies (``kill -9``, a crash) is respawned (``--respawn-failed-workers``);
+- SIGTERM lets the running requests finish; a worker still busy after STOP_GRACE_SECONDS is
+  killed (``--workers-kill-timeout``);
+- no worker timeout: nothing kills a slow request. Every wait a request makes has its own
+  limit (pool, statement, lock, Stripe; src/config.py), as the job worker's always had.
+
+Variables: HOST (127.0.0.1), PORT (5000), WEB_CONCURRENCY (worker processes, 2), ACCESS_LOG
+("true": one line per request on stdout).
+"""
+
+import os
+import sys
+
+# Seconds a worker gets to finish its requests after SIGTERM before it is killed; shorter
+# than bin/run's own grace (src/local_stack.py), so the server stops by itself.
+STOP_GRACE_SECONDS = 20
+# A failed worker is replaced after this pause (granian's default is 3.5 s).
+RESPAWN_INTERVAL_SECONDS = 1.0
+
+
+def command(
+    host: str, port: int, workers: int, access_log: bool = True, blocking_threads: int = 1
+) -> list[str]:
+    """The granian command line serving the app factory (``blocking_threads`` per worker: the
+    benchmarks measure other counts; everything else serves with one)."""
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(blocking_threads),
+        "--respawn-failed-workers",
+        "--respawn-interval",
+        str(RESPAWN_INTERVAL_SECONDS),
+        "--workers-kill-timeout",
+        str(STOP_GRACE_SECONDS),
+        "--log-level",
+        "info",
+        *(["--access-log"] if access_log else []),
+        "src.app:create_app",
+    ]
+
+
+def command_from_environment() -> list[str]:
+    return command(
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "5000")),
+        workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
+        access_log=os.environ.get("ACCESS_LOG", "true").lower() == "true",
+    )
+
+
+def main() -> None:
+    arguments = command_from_environment()
+    # exec: the server takes this process's place, so signals and the exit status are its own.
+    os.execv(arguments[0], arguments)
+
+
+if __name__ == "__main__":
+    main()
