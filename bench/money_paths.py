@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bench import cpu
 from bench.accounts import BenchUser, create_admin, grant_tokens, register_users
 from bench.checkout_capture import Bundle, token_bundles
 from bench.consume import warm_up
@@ -101,29 +102,33 @@ class Run:
     problems: list[str]
 
     def wrk(self, script: str, connections: int, duration: float, **env: str) -> WrkResult:
-        result = run_wrk(
-            self.base_url,
-            script,
-            connections=connections,
-            threads=self.arguments.clients,
-            duration=duration,
-            environment=env,
-        )
+        with cpu.measure(self.master_pid) as use:
+            result = run_wrk(
+                self.base_url,
+                script,
+                connections=connections,
+                threads=self.arguments.clients,
+                duration=duration,
+                environment=env,
+            )
         print(f"  wrk: {result.describe()}")
+        print(f"  {use.describe(result.requests)}")
         if not result.ok:
             self.problems.append(f"wrk {script} failed:\n{result.output[-2000:]}")
         return result
 
     def pgbench(self, script: str, clients: int, users: Sequence[BenchUser]) -> PgbenchResult:
-        result = run_pgbench(
-            self.database_url,
-            BENCH / script,
-            clients=clients,
-            threads=PGBENCH_THREADS,
-            duration=self.arguments.duration,
-            variables={"nusers": str(len(users))},
-        )
+        with cpu.measure(self.master_pid) as use:
+            result = run_pgbench(
+                self.database_url,
+                BENCH / script,
+                clients=clients,
+                threads=PGBENCH_THREADS,
+                duration=self.arguments.duration,
+                variables={"nusers": str(len(users))},
+            )
         print(f"  pgbench: {result.describe()}")
+        print(f"  {use.describe(result.transactions)}")
         if not result.ok:
             self.problems.append(f"pgbench {script} did not run cleanly:\n{result.output[-2000:]}")
         return result
