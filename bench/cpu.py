@@ -32,12 +32,12 @@ class CpuUse:
     wall: float = 0.0
     _start: dict[str, float] = field(default_factory=dict, repr=False)
 
-    def describe(self, answers: int) -> str:
+    def describe(self, answers: int, unit: str = "answer") -> str:
         if answers <= 0 or self.wall <= 0:
-            return "cpu: no answers"
+            return f"cpu: no {unit}s"
         busy = (self.server + self.postgres + self.load) / self.wall
         return (
-            f"cpu per answer: server {self.server / answers * 1000:.3f} ms, PostgreSQL "
+            f"cpu per {unit}: server {self.server / answers * 1000:.3f} ms, PostgreSQL "
             f"{self.postgres / answers * 1000:.3f} ms, load {self.load / answers * 1000:.3f} ms "
             f"({busy:.2f} cores busy on average)"
         )

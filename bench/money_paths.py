@@ -100,6 +100,7 @@ class Run:
     arguments: argparse.Namespace
     files: Path
     problems: list[str]
+    last_cpu: cpu.CpuUse | None = None  # the CPU of the latest wrk or pgbench run
 
     def wrk(self, script: str, connections: int, duration: float, **env: str) -> WrkResult:
         with cpu.measure(self.master_pid) as use:
@@ -113,6 +114,7 @@ class Run:
             )
         print(f"  wrk: {result.describe()}")
         print(f"  {use.describe(result.requests)}")
+        self.last_cpu = use
         if not result.ok:
             self.problems.append(f"wrk {script} failed:\n{result.output[-2000:]}")
         return result
@@ -260,6 +262,9 @@ def capture_phase(run: Run, users: Sequence[BenchUser], bundles: Sequence[Bundle
     wait_until_quiet(run.database_url)
     sent, answered = result.exported.get("sent", 0), result.exported.get("answered", 0)
     captured = result.exported.get("captured", 0)
+    if run.last_cpu is not None:
+        # The fillers' CPU is in it too: an upper bound of a capture's own.
+        print(f"  {run.last_cpu.describe(captured, 'capture (fillers included)')}")
     row.api_p50, row.api_p99 = result.p50_ms, result.p99_ms
     paid_rows = query(
         run.database_url,

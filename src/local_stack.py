@@ -105,6 +105,7 @@ def _stop(children: Sequence[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+        serve.sweep_process_group(child.pid)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ gunicorn's best setup (2 sync workers) and consumed 1.1-1.2x as fast. One proces
 one blocking thread each: more threads only contend for the GIL.
 
 What gunicorn did and granian does instead:
-- a worker that dies (``kill -9``, a crash) is respawned (``--respawn-failed-workers``);
+- a worker that dies (``kill -9``, a crash) is respawned (``--respawn-failed-workers``); one
+  that crashes twice within 5.5 s makes granian exit, for a supervisor to restart;
 - SIGTERM lets the running requests finish; a worker still busy after STOP_GRACE_SECONDS is
   killed (``--workers-kill-timeout``);
 - no worker timeout: nothing kills a slow request. Every wait a request makes has its own
@@ -21,12 +22,13 @@ Variables: HOST (127.0.0.1), PORT (5000), WEB_CONCURRENCY (worker processes, 2),
 """
 
 import os
+import signal
 import sys
 
 # Seconds a worker gets to finish its requests after SIGTERM before it is killed; shorter
 # than bin/run's own grace (src/local_stack.py), so the server stops by itself.
 STOP_GRACE_SECONDS = 20
-# A failed worker is replaced after this pause (granian's default is 3.5 s).
+# The pause of a planned respawn (lifetime, reload); a failed worker is replaced at once.
 RESPAWN_INTERVAL_SECONDS = 1.0
 
 
@@ -69,6 +71,17 @@ def command_from_environment() -> list[str]:
         workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
         access_log=os.environ.get("ACCESS_LOG", "true").lower() == "true",
     )
+
+
+def sweep_process_group(group: int) -> None:
+    """Kill whatever is left in a stopped server's process group (the server was started as
+    its group's leader). granian can leave a worker behind when it shuts down while that
+    worker is still booting (one it was respawning, or one started just before), and such a
+    worker would keep the port and its database connections."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is empty: nothing was left
 
 
 def main() -> None:

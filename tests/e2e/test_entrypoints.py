@@ -21,6 +21,7 @@ from src.extensions import db
 from tests.e2e.conftest import served_env
 from tests.support.api import PASSWORD, unique_email
 from tests.support.http_api import eventually
+from src import serve as http_server
 from tests.support.server import ROOT, free_port, running_worker, serve
 
 
@@ -75,6 +76,7 @@ def test_python_m_src_serve_becomes_granian_serves_and_stops_cleanly_on_sigterm(
             env={**os.environ, **env},
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
@@ -83,12 +85,14 @@ def test_python_m_src_serve_becomes_granian_serves_and_stops_cleanly_on_sigterm(
         main = psutil.Process(process.pid)
         assert "granian" in main.cmdline(), main.cmdline()
         assert len(main.children()) == 3, "WEB_CONCURRENCY worker processes"
+        eventually(lambda: log.read_text().count("Started worker-") == 3, timeout=60)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        http_server.sweep_process_group(process.pid)
     assert '"GET /api/v1/health HTTP/1.1" 200' in log.read_text(), "ACCESS_LOG=true logs"
 
 

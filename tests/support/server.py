@@ -49,6 +49,7 @@ def serve(
             env={**os.environ, **env},
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group, swept at the end (as bin/run does)
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -57,10 +58,12 @@ def serve(
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            # granian kills a worker that has not stopped after STOP_GRACE_SECONDS itself
+            process.wait(timeout=http_server.STOP_GRACE_SECONDS + 10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        http_server.sweep_process_group(process.pid)
 
 
 def app_server_command(port: int, workers: int = 2) -> list[str]:
