@@ -17,7 +17,7 @@ import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psutil  # type: ignore[import-untyped]  # no stubs in the venv
 
@@ -30,7 +30,6 @@ class CpuUse:
     postgres: float = 0.0
     load: float = 0.0
     wall: float = 0.0
-    _start: dict[str, float] = field(default_factory=dict, repr=False)
 
     def describe(self, answers: int, unit: str = "answer") -> str:
         if answers <= 0 or self.wall <= 0:

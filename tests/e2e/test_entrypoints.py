@@ -16,13 +16,13 @@ import requests
 from sqlalchemy import text
 
 from src import embedded_postgres
+from src import serve as http_server
 from src.app import BillingApp
 from src.extensions import db
 from tests.e2e.conftest import served_env
 from tests.support.api import PASSWORD, unique_email
 from tests.support.http_api import eventually
-from src import serve as http_server
-from tests.support.server import ROOT, free_port, running_worker, serve
+from tests.support.server import ROOT, free_port, running_worker, serve, wait_until_up
 
 
 def test_the_http_server_serves_the_factory_over_real_http(
@@ -79,9 +79,9 @@ def test_python_m_src_serve_becomes_granian_serves_and_stops_cleanly_on_sigterm(
             start_new_session=True,
         )
     try:
-        base = f"http://127.0.0.1:{port}/api/v1"
-        answer = eventually(lambda: _health(base), timeout=60)
-        assert answer == 200
+        health = f"http://127.0.0.1:{port}/api/v1/health"
+        wait_until_up(health, process, log, timeout=60)
+        assert requests.get(health, timeout=5).status_code == 200
         main = psutil.Process(process.pid)
         assert "granian" in main.cmdline(), main.cmdline()
         assert len(main.children()) == 3, "WEB_CONCURRENCY worker processes"
@@ -94,13 +94,6 @@ def test_python_m_src_serve_becomes_granian_serves_and_stops_cleanly_on_sigterm(
             process.wait()
         http_server.sweep_process_group(process.pid)
     assert '"GET /api/v1/health HTTP/1.1" 200' in log.read_text(), "ACCESS_LOG=true logs"
-
-
-def _health(base: str) -> int | None:
-    try:
-        return requests.get(f"{base}/health", timeout=2).status_code
-    except requests.RequestException:
-        return None
 
 
 def test_flask_finds_the_app_by_flag_and_by_flaskenv() -> None:
