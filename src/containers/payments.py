@@ -20,6 +20,7 @@ from src.providers.base import PaymentProviders
 from src.providers.manual import ManualProvider
 from src.providers.stripe_provider import StripeProvider, build_stripe_client
 from src.repositories.base import SessionProxy
+from src.repositories.bundle_capture_repository import BundleCaptureRepository
 from src.repositories.payment_repository import PaymentRepository
 from src.repositories.savepoints import SessionSavepoints
 from src.repositories.webhook_event_repository import WebhookEventRepository
@@ -66,6 +67,7 @@ class PaymentsContainer(containers.DeclarativeContainer):
 
     # Records and services
     payment_repository = providers.Factory(PaymentRepository, session=session)
+    bundle_capture_repository = providers.Factory(BundleCaptureRepository, session=session)
     webhook_event_repository = providers.Factory(WebhookEventRepository, session=session)
     payment_service = providers.Factory(PaymentService, payments=payment_repository)
     webhook_event_service = providers.Factory(WebhookEventService, events=webhook_event_repository)
@@ -87,6 +89,7 @@ class PaymentsContainer(containers.DeclarativeContainer):
         user_service=users.user_service,
         savepoints=providers.Factory(SessionSavepoints, session=session),
         unapplied_payment_service=unapplied_payment_service,
+        bundle_captures=bundle_capture_repository,
     )
     grant_reversal_service = providers.Factory(
         GrantReversalService,

@@ -28,6 +28,10 @@ class TokenBundle(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
 
 
+# The ledger reference type of a purchase's credit (and of its refund): one per purchase.
+PURCHASE_LEDGER_REFERENCE = "token_bundle_purchase"
+
+
 class PurchaseStatus(StrEnum):
     PENDING = "pending"
     COMPLETED = "completed"

@@ -25,6 +25,7 @@ from src.models.token_usage import TokenUsage
 from src.models.user import User
 from src.pagination import Cursor, PageResult, SequenceCursor
 from src.repositories.account_reads import BalanceRow
+from src.repositories.bundle_capture_repository import BundleCapture, BundleCaptureRequest
 from src.repositories.payment_repository import CurrencyTotal
 from src.repositories.token_repository import BalanceChange, LedgerMismatch, LedgerPage
 from src.repositories.usage_charge_repository import ChargeRequest, OneStatementCharge
@@ -262,6 +263,10 @@ class UsageChargeRepositoryPort(Protocol):
     def charge_alone(self, request: ChargeRequest) -> OneStatementCharge: ...
 
     def charge_in_transaction(self, request: ChargeRequest) -> OneStatementCharge: ...
+
+
+class BundleCaptureRepositoryPort(Protocol):
+    def settle(self, request: BundleCaptureRequest) -> BundleCapture: ...
 
 
 class ApiKeyRepositoryPort(Protocol):

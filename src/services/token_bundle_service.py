@@ -4,12 +4,16 @@ import uuid
 from datetime import datetime
 
 from src.errors import InvalidState, NotFound
-from src.models.token_bundle import PurchaseStatus, TokenBundle, TokenBundlePurchase
+from src.models.token_bundle import (
+    PURCHASE_LEDGER_REFERENCE,
+    PurchaseStatus,
+    TokenBundle,
+    TokenBundlePurchase,
+)
 from src.services.catalog_rules import require_purchasable
 from src.services.ports import CatalogRepositoryPort, PurchaseRepositoryPort
 
-# The ledger reference type of a purchase's credit (and of its refund): one per purchase.
-PURCHASE_LEDGER_REFERENCE = "token_bundle_purchase"
+__all__ = ["PURCHASE_LEDGER_REFERENCE", "TokenBundleService"]
 
 
 class TokenBundleService:

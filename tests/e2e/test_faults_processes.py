@@ -124,8 +124,9 @@ def test_kill_9_of_the_worker_mid_capture_applies_nothing_then_the_retry_once(
         request = OpenRequest(fault_url)
         request.send(WEBHOOK, body, headers)
         backend = waiting_backend(database_url)
-        assert "user_token_balances" in backend.query, backend.query
-        # Mid-capture: the invoice is already locked and updated by the open transaction.
+        # The capture's one statement (bundle_capture_repository.py) waits on the balance row
+        # its credit upserts; the invoice is already locked and updated by it.
+        assert "billing_capture_bundles" in backend.query, backend.query
         assert is_locked(database_url, LOCK_INVOICE, (invoice["id"],))
         worker = worker_serving(request)
         os.kill(worker.pid, signal.SIGKILL)

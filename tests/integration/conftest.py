@@ -12,6 +12,7 @@ from src.extensions import db
 from src.models.addon import AddOn
 from src.models.plan import Plan
 from src.models.token_bundle import TokenBundle
+from src.repositories.bundle_capture_repository import NOTHING_DONE, BundleCaptureRepository
 from tests.support.api import ApiClient, RegisteredUser
 from tests.support.catalog import CatalogBuilder
 from tests.support.ledger import assert_ledger_consistent
@@ -73,3 +74,10 @@ def count_rows(app: BillingApp) -> Any:
             return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
     return count
+
+
+@pytest.fixture
+def one_statement_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every capture takes the full path (CaptureService): the one-statement capture of a
+    bundles-only checkout always leaves it alone, as when its gate is shut."""
+    monkeypatch.setattr(BundleCaptureRepository, "settle", lambda self, request: NOTHING_DONE)

@@ -41,6 +41,7 @@ from tests.unit.fakes import (
     FakeAddOnSubscriptionRepository,
     FakeApiKeyRepository,
     FakeAutoReloadRepository,
+    FakeBundleCaptures,
     FakeCatalogRepository,
     FakeIdempotencyKeyRepository,
     FakeInvoiceRepository,
@@ -99,6 +100,7 @@ class Billing(CatalogRows, PayPerUse, PaymentProcesses):
     auto_reloads: FakeAutoReloadRepository = field(default_factory=FakeAutoReloadRepository)
     job_queue: FakeJobQueue = field(default_factory=FakeJobQueue)
     savepoints: FakeSavepoints = field(default_factory=FakeSavepoints)
+    bundle_captures: FakeBundleCaptures = field(default_factory=FakeBundleCaptures)
     auto_refund_unapplied: bool = True
     provider: FakePaymentProvider = field(default_factory=FakePaymentProvider)
 
@@ -151,6 +153,7 @@ class Billing(CatalogRows, PayPerUse, PaymentProcesses):
             user_service=self.user_service(),
             savepoints=self.savepoints,
             unapplied_payment_service=self.unapplied_payment_service(),
+            bundle_captures=self.bundle_captures,
         )
 
     def unapplied_payment_service(self) -> UnappliedPaymentService:

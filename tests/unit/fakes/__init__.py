@@ -18,7 +18,11 @@ from tests.unit.fakes.catalog import (
     FakeSubscriptionRepository,
 )
 from tests.unit.fakes.ledger import FakeTokenRepository
-from tests.unit.fakes.payments import FakePaymentRepository, FakeWebhookEventRepository
+from tests.unit.fakes.payments import (
+    FakeBundleCaptures,
+    FakePaymentRepository,
+    FakeWebhookEventRepository,
+)
 from tests.unit.fakes.providers import FakePaymentProvider
 from tests.unit.fakes.rows import CheckViolation, apply_defaults
 from tests.unit.fakes.savepoints import FakeSavepoints
@@ -41,6 +45,7 @@ __all__ = [
     "FakeJobQueue",
     "FakeSavepoints",
     "FakePaymentProvider",
+    "FakeBundleCaptures",
     "FakePaymentRepository",
     "FakePurchaseRepository",
     "FakeSubscriptionRepository",

@@ -11,6 +11,11 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from src.clock import utc_now
+from src.repositories.bundle_capture_repository import (
+    NOTHING_DONE,
+    BundleCapture,
+    BundleCaptureRequest,
+)
 from src.models.payment import (
     OFF_SESSION,
     OPEN_PAYMENT_STATUSES,
@@ -264,3 +269,15 @@ class FakeWebhookEventRepository:
             return False
         self.rows[(provider, event_id)] = event_type
         return True
+
+
+class FakeBundleCaptures:
+    """The one-statement capture is SQL (tests/integration/test_bundle_capture_statement.py
+    runs it); here it always leaves the capture to the full path, which these tests drive."""
+
+    def __init__(self) -> None:
+        self.requests: list[BundleCaptureRequest] = []
+
+    def settle(self, request: BundleCaptureRequest) -> BundleCapture:
+        self.requests.append(request)
+        return NOTHING_DONE
