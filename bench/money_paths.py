@@ -27,6 +27,7 @@ missed goal.
 """
 
 import argparse
+import subprocess
 import math
 import sys
 import tempfile
@@ -154,6 +155,18 @@ def set_pgbench(row: Row, result: PgbenchResult) -> None:
 # --- phases ------------------------------------------------------------------------------
 
 
+def finish_profiles(
+    profiles: Sequence[tuple[Path, "subprocess.Popen[bytes]"]], duration: float
+) -> None:
+    """Wait for the py-spy recorders of a phase and print their summary."""
+    for output, process in profiles:
+        _, errors = process.communicate(timeout=duration + 60)
+        if process.returncode != 0:
+            print(f"  py-spy for {output.name} exited {process.returncode}: {errors[-500:]!r}")
+    if profiles:
+        print("\n".join(summarize([output for output, _ in profiles])))
+
+
 def consume_phase(run: Run, key: str, title: str, users: Sequence[BenchUser]) -> Row:
     row = Row(f"consume, {title}")
     connections = run.arguments.concurrency
@@ -173,12 +186,7 @@ def consume_phase(run: Run, key: str, title: str, users: Sequence[BenchUser]) ->
         BENCH_TOKENS=str(tokens),
         BENCH_PREFIX=prefix,
     )
-    for output, process in profiles:
-        _, errors = process.communicate(timeout=run.arguments.duration + 60)
-        if process.returncode != 0:
-            print(f"  py-spy for {output.name} exited {process.returncode}: {errors[-500:]!r}")
-    if profiles:
-        print("\n".join(summarize([output for output, _ in profiles])))
+    finish_profiles(profiles, run.arguments.duration)
     waited = wait_until_quiet(run.database_url)
     print(f"  (checks after the server's last open transaction, {waited:.1f} s after wrk)")
     created = result.statuses["201"]
@@ -256,9 +264,15 @@ def capture_phase(run: Run, users: Sequence[BenchUser], bundles: Sequence[Bundle
     connections = run.arguments.concurrency
     header(f"{row.path} / API: wrk {connections} connections, each webhook once")
     limit = max(30.0, 6 * run.arguments.duration)  # the run ends when every body is answered
+    profiles = []
+    if run.arguments.py_spy is not None and run.arguments.capture_only:
+        profiles = record_workers(
+            run.master_pid, run.arguments.py_spy, "capture", run.arguments.duration
+        )
     result = run.wrk(
         "capture.lua", connections, limit, BENCH_BODIES=str(bodies), BENCH_FILLER=FILLER
     )
+    finish_profiles(profiles, run.arguments.duration)
     wait_until_quiet(run.database_url)
     sent, answered = result.exported.get("sent", 0), result.exported.get("answered", 0)
     captured = result.exported.get("captured", 0)
@@ -318,20 +332,25 @@ def summary_table(rows: Sequence[Row]) -> str:
 
 
 def goals(rows: dict[str, Row], connections: int) -> list[str]:
-    many, hot = rows["many"], rows["hot"]
-    reads, latency = rows["reads"], rows["latency"]
-    checks = [
-        (f"consume, many users >= 0.5 x pgbench ({many.ratio:.1%})", many.ratio >= 0.5),
-        (f"consume, one hot user >= 0.5 x pgbench ({hot.ratio:.1%})", hot.ratio >= 0.5),
-        (
-            f"balance reads >= 3,000/s at {connections} connections ({reads.api_rate:.0f}/s)",
-            reads.api_rate >= 3000,
-        ),
-        (
-            f"balance p99 < 2 ms at {LATENCY_CONNECTIONS} connections ({latency.api_p99:.2f} ms)",
-            latency.api_p99 < 2,
-        ),
-    ]
+    """The goals of the phases that ran."""
+    checks = []
+    if "many" in rows:
+        many, hot = rows["many"], rows["hot"]
+        reads, latency = rows["reads"], rows["latency"]
+        checks += [
+            (f"consume, many users >= 0.5 x pgbench ({many.ratio:.1%})", many.ratio >= 0.5),
+            (f"consume, one hot user >= 0.5 x pgbench ({hot.ratio:.1%})", hot.ratio >= 0.5),
+            (
+                f"balance reads >= 3,000/s at {connections} connections "
+                f"({reads.api_rate:.0f}/s)",
+                reads.api_rate >= 3000,
+            ),
+            (
+                f"balance p99 < 2 ms at {LATENCY_CONNECTIONS} connections "
+                f"({latency.api_p99:.2f} ms)",
+                latency.api_p99 < 2,
+            ),
+        ]
     if "capture" in rows:
         rate = rows["capture"].api_rate
         checks.append((f"capture >= 300/s ({rate:.0f}/s)", rate >= 300))
@@ -368,10 +387,17 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-capture", action="store_true", help="leave out the capture phase (and its setup)"
     )
+    parser.add_argument(
+        "--capture-only", action="store_true", help="run the capture phase alone (no pgbench)"
+    )
     parser.add_argument("--db-pool-size", type=int, help="the app's DB_POOL_SIZE")
-    parser.add_argument("--py-spy", type=Path, help="profile the workers in the first phase")
+    parser.add_argument(
+        "--py-spy", type=Path, help="profile the workers in the first phase (consume or capture)"
+    )
     arguments = parser.parse_args(argv)
     check_counts(parser, arguments)
+    if arguments.capture_only and arguments.skip_capture:
+        parser.error("--capture-only and --skip-capture exclude each other")
     if arguments.duration < 1:
         parser.error("--duration must be at least 1 (pgbench -T takes whole seconds)")
     arguments.duration = float(round(arguments.duration))
@@ -416,10 +442,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"tables ({time.perf_counter() - started:.1f} s, not timed)"
             )
             run = Run(served.base_url, served.pid, database_url, arguments, Path(files), problems)
-            rows["many"] = consume_phase(run, "A", "many users", users)
-            rows["hot"] = consume_phase(run, "B", "one hot user", users[:1])
-            rows["reads"] = balance_phase(run, users, arguments.concurrency)
-            rows["latency"] = balance_phase(run, users, LATENCY_CONNECTIONS)
+            if not arguments.capture_only:
+                rows["many"] = consume_phase(run, "A", "many users", users)
+                rows["hot"] = consume_phase(run, "B", "one hot user", users[:1])
+                rows["reads"] = balance_phase(run, users, arguments.concurrency)
+                rows["latency"] = balance_phase(run, users, LATENCY_CONNECTIONS)
             if not arguments.skip_capture:
                 rows["capture"] = capture_phase(run, users, bundles)
         server_errors = log_errors(log)
