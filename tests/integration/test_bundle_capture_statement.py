@@ -12,7 +12,7 @@ from typing import Any
 import psycopg2
 import pytest
 from flask.testing import FlaskClient
-from flask.wrappers import Response
+from werkzeug.test import TestResponse
 from sqlalchemy import select
 
 from src.app import BillingApp
@@ -82,7 +82,7 @@ def capture_rows(app: BillingApp, invoice_id: str) -> dict[str, Any]:
                     entry.held_delta,
                     entry.transaction_type,
                     entry.reference_type,
-                    position[entry.reference_id],
+                    position.get(entry.reference_id) if entry.reference_id else None,
                     entry.description.replace(invoice.number, "<n>"),
                     entry.balance_after,
                     entry.created_by,
@@ -208,11 +208,11 @@ def test_ten_different_payments_of_one_invoice_capture_one_and_keep_nine(
 
 def post_while_held(
     app: BillingApp, database_url: str, hold: str, params: tuple[Any, ...], payload: Any
-) -> Response:
+) -> TestResponse:
     """Run ``hold`` (a write) in a transaction of the test's own, send the capture, commit the
     hold once the capture's backend waits on it, and return the capture's answer."""
     holder = psycopg2.connect(database_url)
-    answer: list[Response] = []
+    answer: list[TestResponse] = []
     try:
         with holder.cursor() as cursor:
             cursor.execute(hold, params)
