@@ -18,6 +18,7 @@ from src.rate_limits import init_rate_limits
 from src.request_context import register_request_id
 from src.routes import register_blueprints
 from src.security import register_jwt_handlers
+from src.sessions import NoSessions
 
 MIGRATIONS_DIRECTORY = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -37,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> BillingApp:
     instance_path = str(Path(settings.INSTANCE_PATH).resolve()) if settings.INSTANCE_PATH else None
     app = BillingApp(__name__, instance_path=instance_path)
     app.json = DecimalJSONProvider(app)
+    app.session_interface = NoSessions()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(settings.flask_config(app.instance_path))
     _configure_logging(settings.LOG_LEVEL)
