@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask_jwt_extended import JWTManager, create_access_token
+from flask_jwt_extended.utils import get_unverified_jwt_headers
 
 from src import token_cache
 from src.app import BillingApp, create_app
@@ -62,3 +63,45 @@ def test_a_cached_token_past_its_exp_is_verified_by_the_library_again(
 
     assert library_calls == [token, token]  # expired by the cache's clock: the library decides
     assert isinstance(jwt, token_cache.CachingJWTManager)
+
+
+def test_a_token_header_is_parsed_once_and_every_caller_gets_its_own_copy(
+    app: BillingApp, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = api.register()
+    with app.app_context():
+        token = create_access_token(identity=str(user.id), expires_delta=timedelta(minutes=5))
+    parsed: list[str] = []
+    library = get_unverified_jwt_headers
+
+    def counted(encoded: str) -> dict[str, Any]:
+        parsed.append(encoded)
+        return library(encoded)
+
+    monkeypatch.setattr(token_cache, "get_unverified_jwt_headers", counted)
+    token_cache._header_items.cache_clear()
+    client = app.test_client()
+
+    assert client.get(BALANCE, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get(BALANCE, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    assert parsed == [token]
+    header = token_cache.unverified_headers(token)
+    assert header == library(token) and header["alg"] == "HS256"
+    header["alg"] = "none"  # a caller's change never reaches the next caller
+    assert token_cache.unverified_headers(token)["alg"] == "HS256"
+
+
+def test_a_tampered_token_is_still_401_once_its_header_is_cached(
+    app: BillingApp, api: ApiClient
+) -> None:
+    user = api.register()
+    client = app.test_client()
+    assert client.get(BALANCE, headers=user.headers).status_code == 200
+    header, payload, signature = user.token.split(".")
+    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+
+    response = client.get(BALANCE, headers={"Authorization": f"Bearer {forged}"})
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_token"
