@@ -155,6 +155,12 @@ def set_pgbench(row: Row, result: PgbenchResult) -> None:
 # --- phases ------------------------------------------------------------------------------
 
 
+def profiling(run: Run, phase: str) -> bool:
+    """Whether ``--py-spy`` records this phase (``--py-spy-phase``; by default the first)."""
+    chosen = run.arguments.py_spy_phase or ("capture" if run.arguments.capture_only else "consume")
+    return run.arguments.py_spy is not None and chosen == phase
+
+
 def finish_profiles(
     profiles: Sequence[tuple[Path, "subprocess.Popen[bytes]"]], duration: float
 ) -> None:
@@ -174,7 +180,7 @@ def consume_phase(run: Run, key: str, title: str, users: Sequence[BenchUser]) ->
     header(f"{row.path} / API: wrk {connections} connections")
     before = token_balances(run.database_url)
     profiles = []
-    if run.arguments.py_spy is not None and key == "A":
+    if profiling(run, "consume") and key == "A":
         profiles = record_workers(
             run.master_pid, run.arguments.py_spy, "consume", run.arguments.duration
         )
@@ -221,6 +227,11 @@ def balance_phase(run: Run, users: Sequence[BenchUser], connections: int) -> Row
     row = Row(f"balance read, {connections} conn")
     header(f"{row.path} / API: wrk GET /api/v1/user/tokens/balance")
     tokens = run.tokens_file("balance", users)
+    profiles = []
+    if profiling(run, "reads") and connections == run.arguments.concurrency:
+        profiles = record_workers(
+            run.master_pid, run.arguments.py_spy, "reads", run.arguments.duration
+        )
     result = run.wrk(
         "get.lua",
         connections,
@@ -228,6 +239,7 @@ def balance_phase(run: Run, users: Sequence[BenchUser], connections: int) -> Row
         BENCH_TOKENS=str(tokens),
         BENCH_PATH="/api/v1/user/tokens/balance",
     )
+    finish_profiles(profiles, run.arguments.duration)
     row.api_rate = result.rate_of(200, 300)
     row.api_p50, row.api_p99 = result.p50_ms, result.p99_ms
     if result.requests != result.statuses["200"]:
@@ -265,7 +277,7 @@ def capture_phase(run: Run, users: Sequence[BenchUser], bundles: Sequence[Bundle
     header(f"{row.path} / API: wrk {connections} connections, each webhook once")
     limit = max(30.0, 6 * run.arguments.duration)  # the run ends when every body is answered
     profiles = []
-    if run.arguments.py_spy is not None and run.arguments.capture_only:
+    if profiling(run, "capture"):
         profiles = record_workers(
             run.master_pid, run.arguments.py_spy, "capture", run.arguments.duration
         )
@@ -391,8 +403,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--capture-only", action="store_true", help="run the capture phase alone (no pgbench)"
     )
     parser.add_argument("--db-pool-size", type=int, help="the app's DB_POOL_SIZE")
+    parser.add_argument("--py-spy", type=Path, help="profile the workers in one phase")
     parser.add_argument(
-        "--py-spy", type=Path, help="profile the workers in the first phase (consume or capture)"
+        "--py-spy-phase",
+        choices=("consume", "reads", "capture"),
+        help="the phase --py-spy profiles: the many-users consume, the reads at --concurrency "
+        "connections, or the capture (default: the first that runs)",
     )
     arguments = parser.parse_args(argv)
     check_counts(parser, arguments)
