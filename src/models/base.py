@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, MetaData, Uuid
+from sqlalchemy import CheckConstraint, Enum, MetaData, Table, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from src.clock import utc_now
@@ -30,6 +30,11 @@ class Base(DeclarativeBase):
         Decimal: MinorUnits(),
         uuid.UUID: Uuid(),
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for statements built without the ORM (the one-statement paths)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 class IdMixin:

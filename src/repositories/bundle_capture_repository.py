@@ -64,7 +64,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DataError, IntegrityError
 
-from src.models.base import Base
+from src.models.base import table_of
 from src.models.invoice import Invoice, InvoiceKind, InvoiceLineItem, InvoiceStatus, LineItemType
 from src.models.payment import (
     OPEN_PAYMENT_STATUSES,
@@ -125,19 +125,15 @@ class BundleCapture:
 NOTHING_DONE = BundleCapture(user_id=None, credited=())
 
 
-def _table(model: type[Base]) -> Table:
-    return Base.metadata.tables[model.__tablename__]
-
-
 def _build_statement() -> Select[Any]:
-    invoices = _table(Invoice)
-    line_items = _table(InvoiceLineItem)
-    purchases = _table(TokenBundlePurchase)
-    bundles = _table(TokenBundle)
-    balances = _table(UserTokenBalance)
-    ledger = _table(TokenTransaction)
-    payments = _table(Payment)
-    history = _table(PaymentStatusChange)
+    invoices = table_of(Invoice)
+    line_items = table_of(InvoiceLineItem)
+    purchases = table_of(TokenBundlePurchase)
+    bundles = table_of(TokenBundle)
+    balances = table_of(UserTokenBalance)
+    ledger = table_of(TokenTransaction)
+    payments = table_of(Payment)
+    history = table_of(PaymentStatusChange)
     stamp = invoices.c.updated_at.type
 
     invoice_id = bindparam("p_invoice_id", type_=Uuid)

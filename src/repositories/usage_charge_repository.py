@@ -44,7 +44,6 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     String,
-    Table,
     Uuid,
     and_,
     bindparam,
@@ -60,7 +59,7 @@ from sqlalchemy.exc import IntegrityError
 
 from src.errors import RetryableConflict
 from src.models.auto_reload import AutoReloadSetting
-from src.models.base import Base
+from src.models.base import table_of
 from src.models.plan import Plan
 from src.models.subscription import OPEN_SUBSCRIPTION_STATUSES, Subscription
 from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
@@ -100,10 +99,6 @@ class OneStatementCharge:
         return self.balance is not None
 
 
-def _table(model: type[Base]) -> Table:
-    return Base.metadata.tables[model.__tablename__]
-
-
 @dataclass(frozen=True)
 class ChargeRequest:
     usage_id: uuid.UUID
@@ -124,13 +119,13 @@ class ChargeRequest:
 
 def _build_statement(alone: bool) -> Select[Any]:
     """``alone``: the form that commits by itself (module docstring)."""
-    balances = _table(UserTokenBalance)
-    usages = _table(TokenUsage)
-    ledger = _table(TokenTransaction)
-    users = _table(User)
-    subscriptions = _table(Subscription)
-    plans = _table(Plan)
-    reloads = _table(AutoReloadSetting)
+    balances = table_of(UserTokenBalance)
+    usages = table_of(TokenUsage)
+    ledger = table_of(TokenTransaction)
+    users = table_of(User)
+    subscriptions = table_of(Subscription)
+    plans = table_of(Plan)
+    reloads = table_of(AutoReloadSetting)
 
     user_id = bindparam("p_user_id", type_=Uuid)
     amount = bindparam("p_amount", type_=Integer)
