@@ -129,6 +129,7 @@ def published(records: list[logging.LogRecord]) -> list[str]:
     return [re.sub(r"PAY-\w+", "<ref>", uuid_text.sub("<id>", line)) for line in lines]
 
 
+@pytest.mark.parametrize("earlier_balance", [50, 0], ids=["a balance row", "no balance row"])
 def test_the_statement_writes_what_the_full_path_writes(
     app: BillingApp,
     api: ApiClient,
@@ -136,13 +137,16 @@ def test_the_statement_writes_what_the_full_path_writes(
     demo_catalog: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    earlier_balance: int,
 ) -> None:
     """Two users with the same history buy the same three bundles; one capture runs as the
-    statement, the other with it turned off: the rows and the notifications agree."""
+    statement, the other with it turned off: the rows and the notifications agree. Without
+    an earlier purchase the capture creates the balance row (the upsert's INSERT)."""
     answers, rows, notifications = [], [], []
     for one_statement in (True, False):
         user = api.register()
-        buy_tokens(api, user, demo_catalog["tokens-50"])
+        if earlier_balance:
+            buy_tokens(api, user, demo_catalog["tokens-50"])
         checkout = api.checkout(user, token_bundle_ids=bundles(demo_catalog))
         if not one_statement:
             monkeypatch.setattr(BundleCaptureRepository, "settle", lambda *_: NOTHING_DONE)
@@ -159,8 +163,12 @@ def test_the_statement_writes_what_the_full_path_writes(
     assert answers[0] == answers[1]
     assert (answers[0]["status"], answers[0]["items_activated"]) == ("success", 3)
     assert rows[0] == rows[1]
-    assert rows[0]["balance"] == (900, 0, 900, 0, 4)
-    assert [entry[7] for entry in rows[0]["entries"]] == [150, 400, 900]
+    versions = 4 if earlier_balance else 3
+    total = earlier_balance + 850
+    assert rows[0]["balance"] == (total, 0, total, 0, versions)
+    assert [entry[0] for entry in rows[0]["entries"]] == list(range(versions - 2, versions + 1))
+    running = [earlier_balance + 100, earlier_balance + 350, total]
+    assert [entry[7] for entry in rows[0]["entries"]] == running
     assert notifications[0] == notifications[1]
     assert [line.split()[0] for line in notifications[0]] == ["tokens.credited"] * 3 + [
         "invoice.paid"
