@@ -80,7 +80,7 @@ from src.models.token_bundle import (
 )
 from src.models.token_ledger import TokenTransaction, TokenTransactionType, UserTokenBalance
 from src.repositories.base import SessionProxy
-from src.repositories.prepared import PreparedStatement
+from src.repositories.prepared import PreparedStatement, prefixed_binds
 from src.repositories.token_repository import INT32_MAX
 
 CAPTURED_REASON = "captured"  # the history's reason, as PaymentService.complete writes it
@@ -103,8 +103,7 @@ class BundleCaptureRequest:
     now: datetime
 
     def parameters(self) -> dict[str, Any]:
-        """The statement's binds, prefixed so that none is taken for a column's new value."""
-        return {f"p_{name}": value for name, value in vars(self).items()}
+        return prefixed_binds(self)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,12 @@ class PreparedStatement:
         return f"EXECUTE {self.name}({placeholders})"
 
 
+def prefixed_binds(request: object) -> dict[str, Any]:
+    """A request dataclass's fields as ``p_<name>`` binds. They are prefixed: a bind named
+    like a column (``user_id``) would be taken by ``update()`` as that column's new value."""
+    return {f"p_{name}": value for name, value in vars(request).items()}
+
+
 def _driver_value(value: object) -> object:
     """psycopg2 adapts str, int, datetime and None itself; a UUID goes as its text."""
     return str(value) if isinstance(value, uuid.UUID) else value

@@ -66,7 +66,7 @@ from src.models.token_ledger import TokenTransaction, TokenTransactionType, User
 from src.models.token_usage import USAGE_REFERENCE, TokenUsage, UsageSource, UsageStatus
 from src.models.user import User
 from src.repositories.base import UNIQUE_VIOLATION_SQLSTATE, SessionProxy
-from src.repositories.prepared import PreparedStatement
+from src.repositories.prepared import PreparedStatement, prefixed_binds
 from src.repositories.token_repository import out_of_range_as_balance_limit
 
 REFERENCE_CONSTRAINT = "uq_token_usages_user_id_reference"
@@ -112,9 +112,7 @@ class ChargeRequest:
     now: datetime
 
     def parameters(self) -> dict[str, Any]:
-        """The statement's binds. They are prefixed: a bind named like a column
-        (``user_id``) would be taken by ``update()`` as that column's new value."""
-        return {f"p_{name}": value for name, value in vars(self).items()}
+        return prefixed_binds(self)
 
 
 def _build_statement(alone: bool) -> Select[Any]:
