@@ -8,10 +8,15 @@ from typing import Any
 import pytest
 import redis
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_limiter.util import get_qualified_name
+
+from src.app import BillingApp
+from src.extensions import limiter
 
 from src.models.payment import Payment
 from src.models.token_usage import TokenUsage
 from src.models.user import User
+from src.rate_limits import is_limited_view
 from tests.support.api import PASSWORD, ApiClient, RegisteredUser, unique_email
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -202,3 +207,24 @@ def test_an_unreachable_redis_falls_back_to_memory_instead_of_failing(
     assert [a.status_code for a in answers[:2]] == [201, 201]
     assert_rate_limited(answers[2])
     assert count_rows(User) == 2
+
+
+def test_the_limiter_is_skipped_only_where_no_limit_applies(app: BillingApp) -> None:
+    """The request filter exempts every view without our mark (outside service writes), so a
+    limit added any other way than through ``src.rate_limits`` would silently never hold.
+    Flask-Limiter's own bookkeeping of decorated views is the reference here."""
+    marked_by_library = limiter._marked_for_limiting
+    assert marked_by_library, "the decorated login, register and payment views"
+    for endpoint, view in app.view_functions.items():
+        decorated = get_qualified_name(view) in marked_by_library or (
+            limiter.limit_manager.has_hints(endpoint)
+        )
+        assert is_limited_view(view) == decorated, endpoint
+    limited = {endpoint for endpoint, view in app.view_functions.items() if is_limited_view(view)}
+    assert limited == {
+        "api.auth.login",
+        "api.auth.register",
+        "api.payments.pay_invoice",
+        "api.payments.verify_payment",
+        "api.payments.setup_payment_method",
+    }
