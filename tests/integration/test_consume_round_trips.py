@@ -9,7 +9,8 @@ from typing import Any
 import psycopg2
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from src.app import BillingApp
 from src.extensions import db
@@ -54,6 +55,27 @@ def test_a_consume_paid_with_tokens_is_one_autocommit_statement(
     assert len(statements) == 1 and statements[0][0] == "autocommit", statements
     assert statements[0][1].startswith("EXECUTE billing_charge_usage_alone(")
     assert count_rows(TokenUsage) == 2 and count_rows(TokenTransaction) == 3  # purchase too
+
+
+def test_a_consume_paid_with_tokens_makes_no_orm_session(
+    client: FlaskClient, funded: RegisteredUser
+) -> None:
+    """Its statement commits on its own connection, so the command's unit of work has
+    nothing to commit and makes no session (nor an empty transaction) for it."""
+    assert consume(client, funded, 1, "warm-up").status_code == 201
+    begun: list[object] = []
+
+    def record(session: Session, transaction: object) -> None:
+        begun.append(transaction)
+
+    event.listen(Session, "after_transaction_create", record)
+    try:
+        response = consume(client, funded, 2, "no-session")
+    finally:
+        event.remove(Session, "after_transaction_create", record)
+
+    assert response.status_code == 201, response.get_json()
+    assert begun == []
 
 
 def test_a_consume_under_the_reload_threshold_runs_in_the_transaction_with_its_job(
