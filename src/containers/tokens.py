@@ -83,8 +83,8 @@ class TokensContainer(containers.DeclarativeContainer):
 
     consume_tokens_handler = providers.Factory(
         ConsumeTokensHandler,
-        usage_service=usage_service,
-        auto_reload_service=auto_reload_service,
+        usage_service=usage_service.provider,
+        auto_reload_service=auto_reload_service.provider,
         job_queue=jobs.job_queue,
         fast_path=usage_fast_path,
     )

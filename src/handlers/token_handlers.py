@@ -1,5 +1,7 @@
 """Spending, refunding a use, admin adjustments, and auto-reload settings."""
 
+from collections.abc import Callable
+
 from src.errors import ValidationFailed
 from src.events.base import EventResult, IEventHandler, Notification
 from src.events.token_events import (
@@ -34,13 +36,15 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
     leaves no reload behind, and a committed one leaves exactly one (one waiting per user).
 
     With a ``fast_path`` (the SQL wiring), the common use is one statement that also reads the
-    threshold; the rest, and the unit tests' fakes, go through ``UsageService.consume``.
+    threshold; the rest, and the unit tests' fakes, go through ``UsageService.consume``. The
+    services of that full path come as factories, built only when a use takes it: their graph
+    was most of the cost of making this handler, which every consume pays.
     """
 
     def __init__(
         self,
-        usage_service: UsageService,
-        auto_reload_service: AutoReloadService,
+        usage_service: Callable[[], UsageService],
+        auto_reload_service: Callable[[], AutoReloadService],
         job_queue: JobQueuePort,
         fast_path: UsageFastPath | None = None,
     ):
@@ -60,8 +64,8 @@ class ConsumeTokensHandler(IEventHandler[TokensConsumeRequestedEvent, ConsumeOut
         else:
             # Read before the charge: the balance row stays locked from the charge to the
             # commit, so nothing that can wait should run after it.
-            threshold = self._reloads.threshold(event.user_id)
-        result = self._usages.consume(
+            threshold = self._reloads().threshold(event.user_id)
+        result = self._usages().consume(
             event.user_id, event.amount, event.reference, event.description, event.api_key_id
         )
         usage = result.usage

@@ -98,9 +98,7 @@ class PayPerUse:
     # -- command handlers, as the container registers them -------------------------------
 
     def consume_tokens_handler(self) -> ConsumeTokensHandler:
-        return ConsumeTokensHandler(
-            self.usage_service(), self.auto_reload_service(), self.job_queue
-        )
+        return ConsumeTokensHandler(self.usage_service, self.auto_reload_service, self.job_queue)
 
     def refund_usage_handler(self) -> RefundUsageHandler:
         return RefundUsageHandler(self.usage_service(), self.token_service(), self.user_service())
