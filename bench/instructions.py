@@ -1,6 +1,6 @@
-"""Instructions per request of the balance read and the consume, counted by valgrind.
+"""Instructions per request of the balance read, the consume and the capture, by valgrind.
 
-    .venv/bin/python -m bench.instructions [--requests N] [--path read] [--path consume]
+    .venv/bin/python -m bench.instructions [--requests N] [--path read|consume|capture ...]
 
 Why a count and not a rate: on a machine whose speed moves (the fifth session's ran the same
 pure-Python loop in 1.2 s and in 2.8 s minutes apart, with no steal time reported), req/s
@@ -14,13 +14,18 @@ server, no load client), with the settings bench/money_paths.py serves it with
 trial credit). PostgreSQL's work is another process and not counted, and
 waiting costs no instructions.
 
-Method: a fresh database and one funded user (not counted). Then, for each path, two children
+The capture is the signed generic webhook of a pending 3-bundle invoice (as money_paths
+sends it), each invoice paid once.
+
+Method: a fresh database, one funded user and its pending invoices (not counted). Then, for
+each path, two children
 under ``valgrind --tool=callgrind`` at once, with the same hash seed: each starts the app and
 makes 50 warm-up requests (connections, prepared statements, caches), and one of them makes
 N more. Their difference over N is one request's count, start-up and warm-up cancelled.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -31,17 +36,20 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from bench.accounts import PASSWORD
+from bench.checkout_capture import sign
 from bench.database import postgres_version, server_url, temporary_database
 from bench.report import print_machine
 from bench.server import ROOT, app_env, flask_cli
 
-PATHS = ("read", "consume")
+PATHS = ("read", "consume", "capture")
 WARM_UP = 50
 GRANT = 10_000_000
 # As bench/money_paths.py serves it: no trial credit, so a consume is paid with tokens.
 SETTINGS = {"TRIAL_CREDITS": "0"}
+INVOICES = "invoices.json"
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
@@ -51,8 +59,9 @@ def _child_app() -> object:
     return create_app()
 
 
-def child_setup() -> None:
-    """Register the user and fund it through the API (in-process); print its id."""
+def child_setup(invoices_file: Path, invoices: int) -> None:
+    """Register the user and fund it through the API (in-process), check out ``invoices``
+    pending invoices of three bundles into ``invoices_file``; print the user's id."""
     app: object = _child_app()
     client = app.test_client()  # type: ignore[attr-defined]
     email = f"instructions-{uuid.uuid4().hex[:8]}@example.com"
@@ -69,11 +78,40 @@ def child_setup() -> None:
         headers={"Authorization": f"Bearer {admin.get_json()['access_token']}"},
     )
     assert granted.status_code < 300, granted.get_json()
+    user_headers = {"Authorization": f"Bearer {registered.get_json()['access_token']}"}
+    catalog = client.get("/api/v1/token-bundles").get_json()["items"]
+    bundle_ids = [catalog[index % len(catalog)]["id"] for index in range(3)]
+    pending = []
+    for _ in range(invoices):
+        checkout = client.post(
+            "/api/v1/user/checkout",
+            json={"token_bundle_ids": bundle_ids},
+            headers={**user_headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert checkout.status_code == 201, checkout.get_json()
+        invoice = checkout.get_json()["invoice"]
+        pending.append([invoice["id"], invoice["total_amount"], invoice["currency"]])
+    invoices_file.write_text(json.dumps(pending))
     print(user_id)
 
 
-def child_requests(path: str, count: int, user_id: str) -> None:
-    """The warm-up, then ``count`` requests of ``path``, each asserted to succeed."""
+def _signed_webhook(invoice: Sequence[Any]) -> tuple[list[tuple[str, str]], str]:
+    invoice_id, amount, currency = invoice
+    body = json.dumps(
+        {
+            "invoice_id": invoice_id,
+            "payment_reference": f"instructions-{uuid.uuid4().hex}",
+            "amount": amount,
+            "currency": currency,
+        }
+    )
+    headers = [("X-Webhook-Signature", sign(body.encode())), ("Content-Type", "application/json")]
+    return headers, body
+
+
+def child_requests(path: str, count: int, user_id: str, invoices_file: Path) -> None:
+    """The warm-up, then ``count`` requests of ``path``, each asserted to succeed. The child
+    that counts warm-up only pays the first WARM_UP invoices, the other the rest."""
     from werkzeug.test import EnvironBuilder
 
     from src.models.user import UserRole
@@ -84,8 +122,19 @@ def child_requests(path: str, count: int, user_id: str) -> None:
         token = issue_access_token(uuid.UUID(user_id), UserRole.USER)
     headers = [("Authorization", f"Bearer {token}"), ("Content-Type", "application/json")]
 
+    invoices: list[Any] = json.loads(invoices_file.read_text())
+    unpaid = iter(invoices[:WARM_UP] if count == 0 else invoices[WARM_UP:])
+
     def environ() -> dict[str, object]:
-        if path == "read":
+        if path == "capture":
+            webhook_headers, webhook = _signed_webhook(next(unpaid))
+            builder = EnvironBuilder(
+                path="/api/v1/webhooks/payment",
+                method="POST",
+                headers=webhook_headers,
+                data=webhook,
+            )
+        elif path == "read":
             builder = EnvironBuilder(path="/api/v1/user/tokens/balance", headers=headers)
         else:
             body = '{"amount": 1, "reference": "i-%s"}' % uuid.uuid4().hex
@@ -98,6 +147,7 @@ def child_requests(path: str, count: int, user_id: str) -> None:
         statuses: list[str] = []
         body = b"".join(app(request, lambda status, *_: statuses.append(status)))  # type: ignore
         assert statuses[0].startswith("20"), (statuses, body)
+        assert path != "capture" or json.loads(body)["status"] == "success", body
 
     for _ in range(WARM_UP):
         call(environ())
@@ -119,6 +169,7 @@ def _count(database_url: str, path: str, count: int, user_id: str, directory: Pa
         path,
         str(count),
         user_id,
+        str(directory / INVOICES),
     ]
     env = {**app_env(database_url, SETTINGS), "PYTHONHASHSEED": "0"}
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -145,10 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     if arguments.child:
         if arguments.child[0] == "setup":
-            child_setup()
+            child_setup(Path(arguments.child[1]), int(arguments.child[2]))
         else:
-            path, count, user_id = arguments.child
-            child_requests(path, int(count), user_id)
+            path, count, user_id, invoices_file = arguments.child
+            child_requests(path, int(count), user_id, Path(invoices_file))
         return 0
     if shutil.which("valgrind") is None:
         print("instructions: valgrind is not installed (apt-get install valgrind)")
@@ -161,7 +212,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             database_url, "users", "create-admin", "admin@example.com", "--password", PASSWORD
         )
         setup = subprocess.run(
-            [sys.executable, "-m", "bench.instructions", "--child", "setup"],
+            [
+                sys.executable,
+                "-m",
+                "bench.instructions",
+                "--child",
+                "setup",
+                str(Path(scratch) / INVOICES),
+                str(2 * WARM_UP + arguments.requests if "capture" in paths else 0),
+            ],
             cwd=ROOT,
             env=app_env(database_url, SETTINGS),
             capture_output=True,
@@ -169,7 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             check=True,
         )
         user_id = setup.stdout.strip().splitlines()[-1]
-        print(f"  setup:        one user with {GRANT:,} tokens; {WARM_UP} warm-up requests")
+        print(
+            f"  setup:        one user with {GRANT:,} tokens and its pending 3-bundle invoices; "
+            f"{WARM_UP} warm-up requests"
+        )
         print(f"\n{'path':<10} {'per request':>14} {'warm-up only':>16} {'with N more':>16}")
         for path in paths:
             with ThreadPoolExecutor(max_workers=2) as pool:
