@@ -19,7 +19,7 @@ class SqlAlchemyUnitOfWork:
     def commit(self) -> None:
         """Commit, unless the command never used the session: the one-statement consume
         commits on its own connection, and making a session only to commit nothing cost
-        about a twentieth of its CPU (bench/README.md)."""
+        7 % of its instructions (bench/README.md)."""
         if self._session.registry.has():
             self._session.commit()
         self._committed = True
