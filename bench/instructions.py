@@ -36,13 +36,16 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.accounts import PASSWORD
 from bench.checkout_capture import sign
 from bench.database import postgres_version, server_url, temporary_database
 from bench.report import print_machine
 from bench.server import ROOT, app_env, flask_cli
+
+if TYPE_CHECKING:  # the app is imported in the children only, after their environment is set
+    from src.app import BillingApp
 
 PATHS = ("read", "consume", "capture")
 WARM_UP = 50
@@ -53,7 +56,7 @@ INVOICES = "invoices.json"
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
-def _child_app() -> object:
+def _child_app() -> "BillingApp":
     from src.app import create_app
 
     return create_app()
@@ -62,8 +65,8 @@ def _child_app() -> object:
 def child_setup(invoices_file: Path, invoices: int) -> None:
     """Register the user and fund it through the API (in-process), check out ``invoices``
     pending invoices of three bundles into ``invoices_file``; print the user's id."""
-    app: object = _child_app()
-    client = app.test_client()  # type: ignore[attr-defined]
+    app = _child_app()
+    client = app.test_client()
     email = f"instructions-{uuid.uuid4().hex[:8]}@example.com"
     registered = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
     assert registered.status_code == 201, registered.get_json()
@@ -117,8 +120,8 @@ def child_requests(path: str, count: int, user_id: str, invoices_file: Path) -> 
     from src.models.user import UserRole
     from src.security import issue_access_token
 
-    app: object = _child_app()
-    with app.app_context():  # type: ignore[attr-defined]
+    app = _child_app()
+    with app.app_context():
         token = issue_access_token(uuid.UUID(user_id), UserRole.USER)
     headers = [("Authorization", f"Bearer {token}"), ("Content-Type", "application/json")]
 
@@ -145,7 +148,11 @@ def child_requests(path: str, count: int, user_id: str, invoices_file: Path) -> 
 
     def call(request: dict[str, object]) -> None:
         statuses: list[str] = []
-        body = b"".join(app(request, lambda status, *_: statuses.append(status)))  # type: ignore
+
+        def start_response(status: str, headers: object, exc_info: object = None) -> Any:
+            statuses.append(status)
+
+        body = b"".join(app(request, start_response))
         assert statuses[0].startswith("20"), (statuses, body)
         assert path != "capture" or json.loads(body)["status"] == "success", body
 

@@ -73,8 +73,12 @@ def api_key_key() -> str:
     return "apikey:" + hashlib.sha256(presented.encode()).hexdigest()
 
 
+def _is_service_write() -> bool:
+    return request.path.startswith(SERVICE_PREFIX) and request.method in WRITE_METHODS
+
+
 def _not_a_service_write() -> bool:
-    return not (request.path.startswith(SERVICE_PREFIX) and request.method in WRITE_METHODS)
+    return not _is_service_write()
 
 
 def _marked(view: Callable[P, R]) -> Callable[P, R]:
@@ -89,7 +93,7 @@ def is_limited_view(view: object) -> bool:
 def _no_limit_applies() -> bool:
     """A Flask-Limiter request filter: True (exempt from every limit) unless the request is a
     service write or its view carries a decorator's limit, the only limits there are."""
-    if not _not_a_service_write():
+    if _is_service_write():
         return False
     view = current_app.view_functions.get(request.endpoint or "")
     return not is_limited_view(view)
