@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             users = register_users(served.base_url, arguments.users)
             grant_tokens(served.base_url, admin, users, GRANT)
             warm_up(served.base_url, users, 2 * arguments.concurrency)
-            create_deduct_tables(database_url, users, GRANT)
+            create_deduct_tables(database_url, len(users), GRANT)
             catalog = token_bundles(served.base_url)
             bundles = [catalog[index % len(catalog)] for index in range(3)]
             print(

@@ -47,14 +47,15 @@ DEDUCT_TABLES = """
 ACCOUNT_ID_SQL = "('00000000-0000-4000-8000-' || lpad({k}::text, 12, '0'))::uuid"
 
 
-def create_deduct_tables(database_url: str, users: Sequence[BenchUser], balance: int) -> None:
-    """The reference tables, one balance row of ``balance`` per user (accounts 1..N)."""
+def create_deduct_tables(database_url: str, accounts: int, balance: int) -> None:
+    """The reference tables, one balance row of ``balance`` per account (accounts 1..N: one
+    per benchmark user)."""
     execute(database_url, DEDUCT_TABLES)
     account = ACCOUNT_ID_SQL.format(k="k")
     execute(
         database_url,
         "INSERT INTO bench_deduct_balances (user_id, balance) "
-        f"SELECT {account}, {int(balance)} FROM generate_series(1, {len(users)}) AS k",
+        f"SELECT {account}, {int(balance)} FROM generate_series(1, {int(accounts)}) AS k",
     )
 
 

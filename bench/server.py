@@ -165,11 +165,13 @@ def serve_app_process(
     log: Path,
     timeout: float = 60,
     settings: Mapping[str, str] | None = None,
+    factory: str = "src.app:create_app",
 ) -> Iterator[Served]:
-    """``serve_app``, yielding the master's pid with the base URL."""
+    """``serve_app``, yielding the master's pid with the base URL (granian serves another
+    app's ``factory`` too: bench/stack_floor.py's floor apps)."""
     port = free_port()
     command = (
-        _granian_command(config, port)
+        _granian_command(config, port, factory)
         if config.server == "granian"
         else [
             sys.executable,
@@ -186,7 +188,7 @@ def serve_app_process(
             *(["--keep-alive", str(config.keepalive)] if config.keepalive is not None else []),
             "--error-logfile",
             "-",
-            "src.app:create_app()",
+            f"{factory}()",
         ]
     )
     with log.open("wb") as output:
@@ -210,11 +212,16 @@ def serve_app_process(
             process.wait()
 
 
-def _granian_command(config: ServerConfig, port: int) -> list[str]:
+def _granian_command(config: ServerConfig, port: int, factory: str) -> list[str]:
     """bin/run's server (src/serve.py) without its access log: the log would be work the app
     leaves to a proxy in front of it in production."""
     return serve.command(
-        "127.0.0.1", port, config.workers, access_log=False, blocking_threads=config.threads
+        "127.0.0.1",
+        port,
+        config.workers,
+        access_log=False,
+        blocking_threads=config.threads,
+        factory=factory,
     )
 
 

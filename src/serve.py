@@ -33,10 +33,16 @@ RESPAWN_INTERVAL_SECONDS = 1.0
 
 
 def command(
-    host: str, port: int, workers: int, access_log: bool = True, blocking_threads: int = 1
+    host: str,
+    port: int,
+    workers: int,
+    access_log: bool = True,
+    blocking_threads: int = 1,
+    factory: str = "src.app:create_app",
 ) -> list[str]:
     """The granian command line serving the app factory (``blocking_threads`` per worker: the
-    benchmarks measure other counts; everything else serves with one)."""
+    benchmarks measure other counts, and bench/stack_floor.py serves its floor apps with
+    another ``factory``; everything else serves the API with one thread)."""
     return [
         sys.executable,
         "-m",
@@ -60,7 +66,7 @@ def command(
         "--log-level",
         "info",
         *(["--access-log"] if access_log else []),
-        "src.app:create_app",
+        factory,
     ]
 
 
