@@ -44,8 +44,12 @@ def _ending(dunning_service: DunningService) -> Callable[[Subscription, datetime
     )
 
 
-def _free_settlement(capture_service: CaptureService) -> Callable[[Invoice], list[Notification]]:
-    return lambda invoice: settle_free_invoice(capture_service, invoice)
+def _free_settlement(
+    capture_service: Callable[[], CaptureService],
+) -> Callable[[Invoice], list[Notification]]:
+    """The capture service is built only for an invoice with nothing to pay, not for every
+    checkout (it is ten services deep)."""
+    return lambda invoice: settle_free_invoice(capture_service(), invoice)
 
 
 class LifecycleContainer(containers.DeclarativeContainer):
@@ -73,7 +77,9 @@ class LifecycleContainer(containers.DeclarativeContainer):
         add_on_service=catalog.add_on_service,
         invoice_service=billing.invoice_service,
     )
-    settle_free = providers.Factory(_free_settlement, capture_service=payments.capture_service)
+    settle_free = providers.Factory(
+        _free_settlement, capture_service=payments.capture_service.provider
+    )
 
     checkout_handler = providers.Factory(
         CheckoutHandler,

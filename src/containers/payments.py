@@ -25,6 +25,7 @@ from src.repositories.payment_repository import PaymentRepository
 from src.repositories.savepoints import SessionSavepoints
 from src.repositories.webhook_event_repository import WebhookEventRepository
 from src.services.capture_service import CaptureService
+from src.services.one_statement_capture import OneStatementCapture
 from src.services.grant_reversal_service import GrantReversalService
 from src.services.payment_service import PaymentService
 from src.services.unapplied_payment_service import UnappliedPaymentService
@@ -102,7 +103,10 @@ class PaymentsContainer(containers.DeclarativeContainer):
     # Command handlers
     payment_captured_handler = providers.Factory(
         PaymentCapturedHandler,
-        capture_service=capture_service,
+        one_statement=providers.Factory(
+            OneStatementCapture, bundle_captures=bundle_capture_repository
+        ),
+        capture_service=capture_service.provider,
         invoice_service=billing.invoice_service,
         webhook_event_service=webhook_event_service,
     )

@@ -2,6 +2,7 @@
 provider: src/handlers/provider_refund_handlers.py.)"""
 
 import logging
+from collections.abc import Callable
 
 from src.errors import NotFound, recordable_failure
 from src.events.base import EventResult, IEventHandler
@@ -11,7 +12,9 @@ from src.events.payment_events import (
     PaymentFailureReportedEvent,
 )
 from src.events.payment_results import CaptureOutcome, WebhookOutcome
-from src.services.capture_service import CaptureRequest, CaptureService
+from src.services.capture_service import CaptureService
+from src.services.capture_request import CaptureRequest
+from src.services.one_statement_capture import OneStatementCapture
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService
 from src.services.webhook_event_service import WebhookEventService
@@ -20,15 +23,20 @@ logger = logging.getLogger(__name__)
 
 
 class PaymentCapturedHandler(IEventHandler[PaymentCapturedEvent, CaptureOutcome]):
-    """payment.captured → CaptureService, once per provider event; refusals are recorded."""
+    """payment.captured → CaptureService, once per provider event; refusals are recorded.
+
+    ``capture_service`` is a factory: the one statement settles most webhooks, and the
+    service (ten others behind it) is built only for the captures it leaves."""
 
     def __init__(
         self,
-        capture_service: CaptureService,
+        one_statement: OneStatementCapture,
+        capture_service: Callable[[], CaptureService],
         invoice_service: InvoiceService,
         webhook_event_service: WebhookEventService,
     ) -> None:
-        self._capture = capture_service
+        self._one_statement = one_statement
+        self._capture_service = capture_service
         self._invoices = invoice_service
         self._events = webhook_event_service
 
@@ -37,7 +45,11 @@ class PaymentCapturedHandler(IEventHandler[PaymentCapturedEvent, CaptureOutcome]
             event.provider, event.provider_event_id, event.provider_event_type or event.name
         ):
             return EventResult(CaptureOutcome("already_processed", event.invoice_id, 0))
-        outcome, notifications = self._capture.capture(self._request(event))
+        request = self._request(event)
+        settled = self._one_statement.settle(request)
+        if settled is None:
+            settled = self._capture_service().capture_in_full(request)
+        outcome, notifications = settled
         return EventResult(outcome, tuple(notifications))
 
     def on_failure(self, event: PaymentCapturedEvent, error: Exception) -> None:
@@ -45,7 +57,7 @@ class PaymentCapturedHandler(IEventHandler[PaymentCapturedEvent, CaptureOutcome]
             request = self._request(event)
         except NotFound:
             return  # an admin's settlement of an invoice that does not exist: nothing to keep
-        self._capture.record_refusal(request, recordable_failure(error))
+        self._capture_service().record_refusal(request, recordable_failure(error))
 
     def _request(self, event: PaymentCapturedEvent) -> CaptureRequest:
         """The claim; the admin path (no amount) settles the invoice's own total in full."""

@@ -14,7 +14,8 @@ from src.events.payment_results import VerifyOutcome
 from src.events.payment_verify_events import PaymentVerificationReportedEvent, VerifyPlan
 from src.models.payment import PaymentStatus
 from src.providers.base import RemoteStatus
-from src.services.capture_service import CaptureRequest, CaptureService, capture_request
+from src.services.capture_request import CaptureRequest
+from src.services.capture_service import CaptureService, capture_request
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
 

@@ -17,7 +17,8 @@ from src.events.reconcile_events import (
 )
 from src.models.payment import OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
 from src.providers.base import RemoteStatus
-from src.services.capture_service import CaptureRequest, CaptureService, capture_request
+from src.services.capture_request import CaptureRequest
+from src.services.capture_service import CaptureService, capture_request
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentService, existing
 

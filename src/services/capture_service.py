@@ -6,7 +6,6 @@ provider's webhook, the recovery check with the provider, and an admin's manual 
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from src.clock import utc_now
@@ -23,39 +22,21 @@ from src.events.subscription_events import SubscriptionPlanChangedEvent
 from src.models.invoice import Invoice, InvoiceKind, InvoiceLineItem, LineItemType
 from src.models.payment import Payment
 from src.models.token_ledger import TokenTransactionType
-from src.money import format_amount, from_minor_units, to_minor_units
+from src.money import format_amount
 from src.providers.base import RemotePayment
-from src.repositories.bundle_capture_repository import BundleCaptureRequest
 from src.services.addon_service import AddOnService
 from src.services.invoice_service import InvoiceService
 from src.services.payment_service import PaymentClaim, PaymentService
 from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import PURCHASE_LEDGER_REFERENCE, TokenBundleService
+from src.services.capture_request import CaptureRequest
+from src.services.one_statement_capture import OneStatementCapture
 from src.services.ports import BundleCaptureRepositoryPort, SavepointPort
 from src.services.token_service import Credit, LedgerReference, TokenService
 from src.services.unapplied_payment_service import UnappliedPaymentService
 from src.services.user_service import UserService
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CaptureRequest:
-    """A claim that ``invoice_id`` was paid. ``claim.amount`` None is never sent here: the
-    admin path resolves "in full" before (see ``CaptureRequest.settling``)."""
-
-    invoice_id: uuid.UUID
-    claim: PaymentClaim
-    payment_id: uuid.UUID | None = None
-    payment_intent_id: str | None = None
-    charge_id: str | None = None
-    customer_id: str | None = None
-    # A provider confirmed that the money moved (every path but an admin's settlement): a
-    # refusal then becomes ``requires_refund`` instead of an error.
-    confirmed_by_provider: bool = True
-    # The instant the capture is about (run-due's --now for a renewal charged then); None:
-    # the clock's now.
-    as_of: datetime | None = None
 
 
 class CaptureService:
@@ -71,7 +52,7 @@ class CaptureService:
 
     A confirmed payment of a checkout of token bundles alone, paid in full and with no
     payment of ours started for it (the generic webhook's usual case), is first tried as one
-    statement (``BundleCaptureRepository``): the same rows, one round trip. That statement
+    statement (``OneStatementCapture``): the same rows, one round trip. That statement
     only ever does all of it or nothing; whatever it leaves takes the path below.
     """
 
@@ -97,12 +78,16 @@ class CaptureService:
         self._users = user_service
         self._savepoints = savepoints
         self._unapplied = unapplied_payment_service
-        self._bundle_captures = bundle_captures
+        self._one_statement = OneStatementCapture(bundle_captures)
 
     def capture(self, request: CaptureRequest) -> tuple[CaptureOutcome, list[Notification]]:
-        settled = self._settle_in_one_statement(request)
+        settled = self._one_statement.settle(request)
         if settled is not None:
             return settled
+        return self.capture_in_full(request)
+
+    def capture_in_full(self, request: CaptureRequest) -> tuple[CaptureOutcome, list[Notification]]:
+        """The full path alone: for a caller that tried ``OneStatementCapture`` already."""
         invoice = self._invoices.get_for_capture(request.invoice_id)
         try:
             with self._savepoints.savepoint():
@@ -118,68 +103,6 @@ class CaptureService:
                 request.payment_intent_id,
                 request.charge_id,
             )
-
-    def _settle_in_one_statement(
-        self, request: CaptureRequest
-    ) -> tuple[CaptureOutcome, list[Notification]] | None:
-        """The one-statement capture (class docstring), or None: the full path decides.
-
-        Only for a provider's confirmation with nothing of ours attached: no payment we
-        started (``complete`` would move it), no customer to remember, no admin's note. The
-        claim must be exact in minor units: a fraction of a cent never equals an invoice's
-        total, and the full path says so."""
-        claim = request.claim
-        if not (
-            request.confirmed_by_provider
-            and request.payment_id is None
-            and request.customer_id is None
-            and claim.recorded_by is None
-            and claim.note is None
-        ):
-            return None
-        amount_minor = to_minor_units(claim.amount)
-        amount = from_minor_units(amount_minor)
-        if amount != claim.amount:
-            return None
-        now = utc_now()
-        capture = self._bundle_captures.settle(
-            BundleCaptureRequest(
-                invoice_id=request.invoice_id,
-                provider=claim.provider,
-                reference=claim.reference,
-                amount_minor=amount_minor,
-                currency=claim.currency,
-                payload_digest=claim.payload_digest,
-                payment_intent_id=request.payment_intent_id,
-                charge_id=request.charge_id,
-                payment_id=uuid.uuid4(),
-                paid_at=request.as_of or now,
-                now=now,
-            )
-        )
-        if capture.user_id is None:
-            return None
-        notifications: list[Notification] = [
-            TokensCreditedEvent(
-                user_id=capture.user_id,
-                amount=credited.tokens,
-                balance_after=credited.balance_after,
-                purchase_id=credited.purchase_id,
-            )
-            for credited in capture.credited
-        ]
-        notifications.append(
-            InvoicePaidEvent(
-                invoice_id=request.invoice_id,
-                user_id=capture.user_id,
-                amount=amount,
-                currency=claim.currency,
-                provider=claim.provider,
-                payment_reference=claim.reference,
-            )
-        )
-        outcome = CaptureOutcome("success", request.invoice_id, len(capture.credited))
-        return outcome, notifications
 
     def _apply(
         self, invoice: Invoice, request: CaptureRequest

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from src.events.base import Notification
 from src.models.invoice import Invoice
-from src.services.capture_service import CaptureRequest, CaptureService
+from src.services.capture_request import CaptureRequest
+from src.services.capture_service import CaptureService
 from src.services.payment_service import PaymentClaim
 
 FREE_PROVIDER = "free"

@@ -8,12 +8,13 @@ import logging
 import re
 import threading
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import psycopg2
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+from dependency_injector import providers
 from sqlalchemy import select
 
 from src.app import BillingApp
@@ -307,3 +308,35 @@ def test_a_purchase_cancelled_meanwhile_undoes_the_statement(
     assert [(p.status.value, p.error_code) for p in kept] == [
         ("requires_refund", "purchase_not_pending")
     ]
+
+
+def test_the_full_capture_is_built_only_for_what_the_statement_leaves(
+    app: BillingApp,
+    api: ApiClient,
+    user: RegisteredUser,
+    client: FlaskClient,
+    demo_catalog: dict[str, Any],
+) -> None:
+    """The capture service is ten services deep, and neither a checkout nor the one
+    statement needs it: the webhook's handler and the checkout's free settlement get it as
+    a provider (src/containers/). A bundles-only checkout and its capture never build it; a
+    plan's capture, which the statement leaves to it, builds it once."""
+    capture_service = cast(providers.Factory[Any], app.container.payments.capture_service)
+    built: list[object] = []
+
+    def counted(*args: Any, **kwargs: Any) -> object:
+        built.append(capture_service.cls(*args, **kwargs))
+        return built[-1]
+
+    capture_service.override(
+        providers.Factory(counted, *capture_service.args, **capture_service.kwargs)
+    )
+    bundles_only = api.checkout(user, token_bundle_ids=bundles(demo_catalog))["invoice"]
+    plan = api.checkout(api.register(), plan_id=demo_catalog["pro-monthly"])["invoice"]
+    response = post_webhook(client, capture_payload(bundles_only, "PAY-BUNDLES"))
+    assert response.get_json()["status"] == "success"
+    assert built == []
+
+    response = post_webhook(client, capture_payload(plan, "PAY-PLAN"))
+    assert response.get_json()["status"] == "success"
+    assert len(built) == 1

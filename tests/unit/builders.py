@@ -25,6 +25,7 @@ from src.providers.base import PaymentProviders
 from src.providers.manual import ManualProvider
 from src.services.addon_service import AddOnService
 from src.services.capture_service import CaptureService
+from src.services.one_statement_capture import OneStatementCapture
 from src.services.grant_reversal_service import GrantReversalService
 from src.services.idempotency_service import IdempotencyService
 from src.services.invoice_service import InvoiceService
@@ -177,7 +178,8 @@ class Billing(CatalogRows, PayPerUse, PaymentProcesses):
 
     def payment_captured_handler(self) -> PaymentCapturedHandler:
         return PaymentCapturedHandler(
-            capture_service=self.capture_service(),
+            one_statement=OneStatementCapture(self.bundle_captures),
+            capture_service=self.capture_service,
             invoice_service=self.invoice_service(),
             webhook_event_service=self.webhook_event_service(),
         )
