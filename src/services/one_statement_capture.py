@@ -3,7 +3,7 @@ checkout of token bundles alone, paid in full, with no payment of ours started f
 generic webhook's usual case; src/repositories/bundle_capture_repository.py).
 
 Apart from ``CaptureService`` because that service is built from ten others (about 125 us
-per capture, 7 % of the webhook's instructions) that only the full path uses: the webhook's
+per capture, 8 % of the webhook's instructions) that only the full path uses: the webhook's
 handler tries this first and builds the service only when the statement leaves the capture
 to it. ``CaptureService.capture`` tries it first too, so every path settles the same way.
 """
