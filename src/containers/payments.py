@@ -25,8 +25,8 @@ from src.repositories.payment_repository import PaymentRepository
 from src.repositories.savepoints import SessionSavepoints
 from src.repositories.webhook_event_repository import WebhookEventRepository
 from src.services.capture_service import CaptureService
-from src.services.one_statement_capture import OneStatementCapture
 from src.services.grant_reversal_service import GrantReversalService
+from src.services.one_statement_capture import OneStatementCapture
 from src.services.payment_service import PaymentService
 from src.services.unapplied_payment_service import UnappliedPaymentService
 from src.services.webhook_event_service import WebhookEventService

@@ -12,10 +12,10 @@ from src.events.payment_events import (
     PaymentFailureReportedEvent,
 )
 from src.events.payment_results import CaptureOutcome, WebhookOutcome
-from src.services.capture_service import CaptureService
 from src.services.capture_request import CaptureRequest
-from src.services.one_statement_capture import OneStatementCapture
+from src.services.capture_service import CaptureService
 from src.services.invoice_service import InvoiceService
+from src.services.one_statement_capture import OneStatementCapture
 from src.services.payment_service import PaymentClaim, PaymentService
 from src.services.webhook_event_service import WebhookEventService
 

@@ -25,12 +25,12 @@ from src.models.token_ledger import TokenTransactionType
 from src.money import format_amount
 from src.providers.base import RemotePayment
 from src.services.addon_service import AddOnService
+from src.services.capture_request import CaptureRequest
 from src.services.invoice_service import InvoiceService
+from src.services.one_statement_capture import OneStatementCapture
 from src.services.payment_service import PaymentClaim, PaymentService
 from src.services.subscription_service import SubscriptionService
 from src.services.token_bundle_service import PURCHASE_LEDGER_REFERENCE, TokenBundleService
-from src.services.capture_request import CaptureRequest
-from src.services.one_statement_capture import OneStatementCapture
 from src.services.ports import BundleCaptureRepositoryPort, SavepointPort
 from src.services.token_service import Credit, LedgerReference, TokenService
 from src.services.unapplied_payment_service import UnappliedPaymentService
