@@ -118,7 +118,11 @@ class WsgiFloor:
         if path == CONSUME_PATH and environ.get("REQUEST_METHOD") == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = json.loads(environ["wsgi.input"].read(length))
-            parameters = {"user_id": user_id, **body}
+            parameters = {
+                "user_id": user_id,
+                "amount": int(body["amount"]),
+                "reference": str(body["reference"]),
+            }
             cursor.execute(DEBIT_SQL, parameters)
             row = cursor.fetchone()
             if row is None:
