@@ -42,7 +42,7 @@ from bench.database import (
     token_balances,
 )
 from bench.load import LoadResult, Recorder, run_load
-from bench.options import add_common_arguments, check_counts, server_config
+from bench.options import add_common_arguments, check_counts, check_whole_seconds, server_config
 from bench.pgbench import PgbenchResult, pgbench_version, run_pgbench
 from bench.report import (
     display_path,
@@ -273,8 +273,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     arguments = parser.parse_args(argv)
     check_counts(parser, arguments)
-    if arguments.duration < 1:
-        parser.error("--duration must be at least 1 (pgbench -T takes whole seconds)")
+    check_whole_seconds(parser, arguments)
     return arguments
 
 

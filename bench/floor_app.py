@@ -27,6 +27,7 @@ feature. ``BENCH_FLOOR_DATABASE_URL`` and ``BENCH_FLOOR_JWT_SECRET`` configure b
 
 import json
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -36,7 +37,7 @@ import jwt
 import psycopg2
 from flask import Flask, abort, jsonify, request
 from flask_jwt_extended import JWTManager, get_jwt_identity, verify_jwt_in_request
-from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy import create_engine, text
 
 BALANCE_PATH = "/api/v1/user/tokens/balance"
 CONSUME_PATH = "/api/v1/user/tokens/consume"
@@ -131,6 +132,11 @@ class WsgiFloor:
         return _json(start_response, "404 Not Found", {"error": "not_found"})
 
 
+def _named(sql: str) -> str:
+    """psycopg2's ``%(name)s`` parameters as SQLAlchemy ``text``'s ``:name``: one SQL for both."""
+    return re.sub(r"%\((\w+)\)s", r":\1", sql)
+
+
 def flask_floor(database_url: str, secret: str, jwt_extended: bool = False) -> Flask:
     """Flask + SQLAlchemy Core, one statement per request; the token verified by PyJWT, or
     by flask-jwt-extended when ``jwt_extended``."""
@@ -144,12 +150,7 @@ def flask_floor(database_url: str, secret: str, jwt_extended: bool = False) -> F
         isolation_level="AUTOCOMMIT",
         pool_size=4,
     )
-    read = text(READ_SQL.replace("%(user_id)s", ":user_id")).bindparams(bindparam("user_id"))
-    debit = text(
-        DEBIT_SQL.replace("%(user_id)s", ":user_id")
-        .replace("%(amount)s", ":amount")
-        .replace("%(reference)s", ":reference")
-    )
+    read, debit = text(_named(READ_SQL)), text(_named(DEBIT_SQL))
 
     def caller() -> str:
         if jwt_extended:

@@ -59,7 +59,7 @@ from bench.money_setup import (
     deduct_totals,
     write_signed_webhooks,
 )
-from bench.options import add_common_arguments, check_counts
+from bench.options import add_common_arguments, check_counts, check_whole_seconds
 from bench.pgbench import PgbenchResult, pgbench_version, run_pgbench
 from bench.pyspy import record_workers, summarize
 from bench.report import display_path, load_average, percentile, print_machine, print_verdict
@@ -440,8 +440,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     check_counts(parser, arguments)
     if arguments.capture_only and arguments.skip_capture:
         parser.error("--capture-only and --skip-capture exclude each other")
-    if arguments.duration < 1:
-        parser.error("--duration must be at least 1 (pgbench -T takes whole seconds)")
+    check_whole_seconds(parser, arguments)
     arguments.duration = float(round(arguments.duration))
     return arguments
 

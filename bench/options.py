@@ -48,5 +48,12 @@ def check_counts(parser: argparse.ArgumentParser, arguments: argparse.Namespace)
             parser.error(f"--{name} must be at least 1")
 
 
+def check_whole_seconds(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    """Exit with a usage error when ``--duration`` is under 1: pgbench's -T takes whole
+    seconds, and the benchmarks that run it give the API the same."""
+    if arguments.duration < 1:
+        parser.error("--duration must be at least 1 (pgbench -T takes whole seconds)")
+
+
 def server_config(arguments: argparse.Namespace) -> ServerConfig:
     return ServerConfig(workers=arguments.workers, threads=arguments.threads)

@@ -38,7 +38,7 @@ from bench import cpu
 from bench.database import postgres_version, query, server_url, temporary_database
 from bench.floor_app import flask_floor
 from bench.money_setup import create_deduct_tables
-from bench.options import add_common_arguments, check_counts, server_config
+from bench.options import add_common_arguments, check_counts, check_whole_seconds, server_config
 from bench.pgbench import pgbench_version, run_pgbench
 from bench.report import load_average, percentile, print_machine
 from bench.server import APP_SETTINGS, log_path, serve_app_process
@@ -236,8 +236,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.set_defaults(users=1000)
     arguments = parser.parse_args(argv)
     check_counts(parser, arguments)
-    if arguments.duration < 1:
-        parser.error("--duration must be at least 1 (pgbench -T takes whole seconds)")
+    check_whole_seconds(parser, arguments)
     return arguments
 
 
