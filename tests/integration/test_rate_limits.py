@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import redis
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_limiter import Limiter
 from flask_limiter.util import get_qualified_name
 
 from src.app import BillingApp
@@ -228,3 +229,33 @@ def test_the_limiter_is_skipped_only_where_no_limit_applies(app: BillingApp) -> 
         "api.payments.verify_payment",
         "api.payments.setup_payment_method",
     }
+
+
+def test_flask_limiter_evaluates_limits_only_where_one_applies(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate in front of Flask-Limiter's before-request check: a request no limit applies
+    to never reaches the library's evaluation; a service write and a decorated view do.
+    The library's own evaluation runs, counted on its way in."""
+    evaluations: list[str] = []
+    evaluate = getattr(Limiter, "_Limiter__evaluate_limits")
+
+    def counted(self: Limiter, endpoint: str, limits: Any) -> None:
+        evaluations.append(endpoint)
+        evaluate(self, endpoint, limits)
+
+    monkeypatch.setattr(Limiter, "_Limiter__evaluate_limits", counted)
+
+    assert client.get("/api/v1/token-bundles").status_code == 200
+    assert client.get("/api/v1/user/tokens/balance").status_code == 401
+    assert evaluations == []
+
+    unsigned = client.post(
+        f"/api/v1/service/users/{uuid.uuid4()}/tokens/consume",
+        json={"amount": 1, "reference": "gate"},
+    )
+    assert unsigned.status_code == 401
+    assert evaluations == ["api.service.consume_for_user"]
+
+    assert register(client, "10.0.0.20").status_code == 201
+    assert set(evaluations[1:]) == {"api.auth.register"}
