@@ -3,7 +3,8 @@
 The ORM's ``Session.get`` with ``populate_existing`` cost more CPU than the database did,
 and a transaction around a single SELECT added a BEGIN and a ROLLBACK round trip. These
 statements are built once (SQLAlchemy Core: compiled once per process, then cached) and run
-on the autocommit engine, so a read is one round trip and one indexed lookup.
+on the autocommit engine, so a read is one round trip and one indexed lookup. The balance,
+which every read of the hot path makes, is sent by the driver itself (driver.py).
 """
 
 import uuid
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, Uuid, bindparam, exists, select
 
 from src.models.token_ledger import UserTokenBalance
 from src.models.user import User
+from src.repositories.driver import CompiledSelect, fetch_one, pooled_connection
 
 _USER_ID = bindparam("p_user_id", type_=Uuid)
 _ACCOUNT_EXISTS = select(exists().where(User.id == _USER_ID))
@@ -22,6 +24,7 @@ _BALANCE = select(
     UserTokenBalance.total_purchased,
     UserTokenBalance.total_spent,
 ).where(UserTokenBalance.user_id == _USER_ID)
+_BALANCE_SQL = CompiledSelect(_BALANCE)
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,9 @@ class AccountReadRepository:
 
     def balance(self, user_id: uuid.UUID) -> BalanceRow | None:
         """The user's balance row; None when there is none (no account, or nothing yet)."""
-        with self._engine.connect() as connection:
-            row = connection.execute(_BALANCE, {"p_user_id": user_id}).one_or_none()
+        with pooled_connection(self._engine) as connection:
+            row = fetch_one(connection, _BALANCE_SQL.sql(self._engine), {"p_user_id": str(user_id)})
         if row is None:
             return None
-        return BalanceRow(row.balance, row.held, row.total_purchased, row.total_spent)
+        balance, held, total_purchased, total_spent = row
+        return BalanceRow(balance, held, total_purchased, total_spent)

@@ -9,19 +9,24 @@ pooled connection the first time that connection needs it (``Connection.info`` l
 long as the DBAPI connection; a prepared statement survives rollbacks and lives as long as
 the session), and runs ``EXECUTE name(...)``, which PostgreSQL plans once and reuses.
 
+``execute`` runs it on a SQLAlchemy ``Connection`` (in the session's transaction);
+``fetch_one_alone`` on a pooled connection of its own through the driver (driver.py), for
+the statement that is a whole command.
+
 Preparing lazily, not on connect, keeps connections that never consume (migrations on an
 empty database, the CLI) free of it. Behind a transaction-pooling proxy (pgbouncer in
 transaction mode) session state like this is not kept; the app connects directly.
 """
 
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ClauseElement, Connection, CursorResult
+from sqlalchemy import ClauseElement, Connection, CursorResult, Engine
 from sqlalchemy.engine import Dialect
+
+from src.repositories.driver import driver_value, fetch_one, pooled_connection, run
 
 _BIND = re.compile(r"%\((\w+)\)s")
 
@@ -47,12 +52,30 @@ class PreparedStatement:
     _sql: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
-        marker = f"prepared:{self.name}"
-        if not connection.info.get(marker):
+        if not connection.info.get(self._marker):
             connection.exec_driver_sql(self._prepare_sql(connection.dialect))
-            connection.info[marker] = True
-        arguments = tuple(_driver_value(values[name]) for name, _ in self.parameters)
-        return connection.exec_driver_sql(self._execute_sql(), arguments)
+            connection.info[self._marker] = True
+        return connection.exec_driver_sql(self._execute_sql(), self._arguments(values))
+
+    def fetch_one_alone(self, engine: Engine, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The statement's one row, run as a transaction of its own (``engine`` autocommits)."""
+        with pooled_connection(engine) as connection:
+            if not connection.info.get(self._marker):
+                run(connection, self._prepare_sql(engine.dialect))
+                connection.info[self._marker] = True
+            row = fetch_one(connection, self._execute_sql(), self._arguments(values))
+        if row is None:
+            raise LookupError(f"{self.name} returned no row")
+        return tuple(row)
+
+    @property
+    def _marker(self) -> str:
+        """The key in the pooled connection's ``info`` (SQLAlchemy's ``Connection.info`` is
+        the same dictionary): set once the statement is prepared there."""
+        return f"prepared:{self.name}"
+
+    def _arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(driver_value(values[name]) for name, _ in self.parameters)
 
     def _prepare_sql(self, dialect: Dialect) -> str:
         if "prepare" not in self._sql:
@@ -80,8 +103,3 @@ def prefixed_binds(request: object) -> dict[str, Any]:
     """A request dataclass's fields as ``p_<name>`` binds. They are prefixed: a bind named
     like a column (``user_id``) would be taken by ``update()`` as that column's new value."""
     return {f"p_{name}": value for name, value in vars(request).items()}
-
-
-def _driver_value(value: object) -> object:
-    """psycopg2 adapts str, int, datetime and None itself; a UUID goes as its text."""
-    return str(value) if isinstance(value, uuid.UUID) else value

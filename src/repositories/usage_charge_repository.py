@@ -19,7 +19,8 @@ balance row locked. Here data-modifying CTEs do it all at once:
 A concurrent use of the same reference is serialised by the unique index on
 ``(user_id, reference)``: the loser's INSERT fails with 23505 and, a statement being
 atomic, its debit and ledger entry are undone with it. The statement is built once with
-SQLAlchemy Core, compiled once per process and prepared once per connection (prepared.py).
+SQLAlchemy Core, compiled once per process and prepared once per connection (prepared.py);
+the form that commits alone is sent by the driver itself (driver.py).
 
 It comes in two forms. ``charge_alone`` runs it on the autocommit engine, as a transaction
 of its own: no BEGIN and no COMMIT round trip, and the balance row is locked only while
@@ -32,12 +33,13 @@ unit of work's transaction, for exactly that case.
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Engine,
     Integer,
     Exists,
@@ -294,21 +296,29 @@ class UsageChargeRepository:
         self._autocommit_engine = autocommit_engine
 
     def charge_alone(self, request: ChargeRequest) -> OneStatementCharge:
-        """Run the guarded statement as its own transaction (committed when it returns)."""
-        with self._autocommit_engine.connect() as connection:
-            return _run(PREPARED_CHARGE_ALONE, connection, request)
+        """Run the guarded statement as its own transaction (committed when it returns), sent
+        by the driver on a pooled connection (driver.py)."""
+        with _as_charge_errors():
+            row = PREPARED_CHARGE_ALONE.fetch_one_alone(
+                self._autocommit_engine, request.parameters()
+            )
+        return _charge_of(row)
 
     def charge_in_transaction(self, request: ChargeRequest) -> OneStatementCharge:
         """Run the statement in the session's transaction (on its connection: no ORM)."""
-        return _run(PREPARED_CHARGE, self._session.connection(), request)
+        connection = self._session.connection()
+        with _as_charge_errors():
+            row = PREPARED_CHARGE.execute(connection, request.parameters()).one()
+        return _charge_of(tuple(row))
 
 
-def _run(
-    statement: PreparedStatement, connection: Connection, request: ChargeRequest
-) -> OneStatementCharge:
+@contextmanager
+def _as_charge_errors() -> Iterator[None]:
+    """A total past the column's range: 422 ``balance_limit``; the reference claimed by a
+    concurrent use: ``ReferenceClaimedConcurrently`` (the dispatcher retries)."""
     try:
         with out_of_range_as_balance_limit():
-            row = statement.execute(connection, request.parameters()).one()
+            yield
     except IntegrityError as error:
         diagnostics = getattr(error.orig, "diag", None)
         if (
@@ -319,13 +329,18 @@ def _run(
                 "This use is being recorded; retry.", code="usage_in_progress"
             ) from error
         raise
+
+
+def _charge_of(row: tuple[Any, ...]) -> OneStatementCharge:
+    """The outer SELECT's columns, in ``_build_statement``'s order."""
+    balance, version, _usage_id, _entry_id, seen, covered, trial, snapshot, held, threshold = row
     return OneStatementCharge(
-        balance=row.balance,
-        version=row.version,
-        reference_seen=bool(row.reference_seen),
-        covered_by_subscription=bool(row.covered),
-        trial_remaining=row.trial_remaining,
-        snapshot_balance=row.snapshot,
-        snapshot_held=row.held,
-        reload_threshold=row.threshold,
+        balance=balance,
+        version=version,
+        reference_seen=bool(seen),
+        covered_by_subscription=bool(covered),
+        trial_remaining=trial,
+        snapshot_balance=snapshot,
+        snapshot_held=held,
+        reload_threshold=threshold,
     )
