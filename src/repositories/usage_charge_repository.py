@@ -256,9 +256,11 @@ def _build_statement(alone: bool) -> Select[Any]:
     return select(
         select(debit.c.balance).scalar_subquery().label("balance"),
         select(debit.c.version).scalar_subquery().label("version"),
-        # Referencing the two INSERTs keeps them in the statement.
-        select(claim.c.id).scalar_subquery().label("usage_id"),
-        select(entry.c.id).scalar_subquery().label("entry_id"),
+        # Referencing the two INSERTs keeps them in the statement (PostgreSQL runs a
+        # data-modifying CTE whether or not its rows are read). As booleans: returned as
+        # ids, each was turned into a ``uuid.UUID`` by the driver and dropped unread.
+        select(claim.c.id).exists().label("usage_written"),
+        select(entry.c.id).exists().label("entry_written"),
         seen().label("reference_seen"),
         covered().label("covered"),
         trial().label("trial_remaining"),
@@ -333,7 +335,7 @@ def _as_charge_errors() -> Iterator[None]:
 
 def _charge_of(row: tuple[Any, ...]) -> OneStatementCharge:
     """The outer SELECT's columns, in ``_build_statement``'s order."""
-    balance, version, _usage_id, _entry_id, seen, covered, trial, snapshot, held, threshold = row
+    balance, version, _usage, _entry, seen, covered, trial, snapshot, held, threshold = row
     return OneStatementCharge(
         balance=balance,
         version=version,
