@@ -36,27 +36,37 @@ from sqlalchemy.pool import PoolProxiedConnection
 def pooled_connection(engine: Engine) -> Iterator[PoolProxiedConnection]:
     """A DBAPI connection checked out of ``engine``'s pool and returned to it afterwards.
 
-    A driver error inside the block leaves it as SQLAlchemy's exception (module docstring).
-    Checking out is SQLAlchemy's own (its errors are wrapped already).
+    A driver error, in the block or while checking out, leaves as SQLAlchemy's exception
+    (module docstring). ``Engine.connect`` wraps a failed connect too; ``raw_connection``,
+    which this uses, does not, so it is wrapped here (an ``OperationalError``: a 503).
     """
-    connection = engine.raw_connection()
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        connection = engine.raw_connection()
+    except dbapi_error as error:
+        lost = engine.dialect.is_disconnect(error, None, None)
+        raise _as_sqlalchemy_error(engine, error, lost) from error
     try:
         yield connection
-    except engine.dialect.loaded_dbapi.Error as error:
+    except dbapi_error as error:
         lost = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
         if lost:
             connection.invalidate(error)
             engine.dispose()
-        raise DBAPIError.instance(
-            None,
-            None,
-            error,
-            engine.dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=engine.dialect,
-        ) from error
+        raise _as_sqlalchemy_error(engine, error, lost) from error
     finally:
         connection.close()
+
+
+def _as_sqlalchemy_error(engine: Engine, error: Exception, lost: bool) -> Exception:
+    return DBAPIError.instance(
+        None,
+        None,
+        error,
+        engine.dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=engine.dialect,
+    )
 
 
 Arguments = Mapping[str, Any] | tuple[Any, ...]

@@ -6,10 +6,11 @@ a division by zero and ``pg_terminate_backend``."""
 
 from collections.abc import Iterator
 
+import psycopg2
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from src.app import BillingApp
@@ -89,3 +90,16 @@ def test_a_dropped_connection_under_a_balance_read_is_503_and_the_next_read_work
     assert lost.status_code == 503, lost.get_json()
     assert lost.get_json()["error"]["code"] == "database_unavailable"
     assert again.status_code == 200, again.get_json()
+
+
+def test_a_server_that_does_not_answer_is_sqlalchemys_operational_error() -> None:
+    """``raw_connection`` lets psycopg2's connect error through as it is; the driver path
+    raises it as ``Engine.connect`` would (src/errors.py answers that with a 503)."""
+    nobody = create_engine("postgresql+psycopg2://postgres@127.0.0.1:9/postgres")
+    try:
+        with pytest.raises(OperationalError) as raised:
+            with pooled_connection(nobody) as connection:
+                fetch_one(connection, "SELECT 1", ())
+        assert isinstance(raised.value.orig, psycopg2.OperationalError)
+    finally:
+        nobody.dispose()
