@@ -15,15 +15,15 @@ Over a limit: 429 ``rate_limited`` with ``Retry-After`` (seconds), and nothing w
 Every other request skips the limiter (``_no_limit_applies``): Flask-Limiter would otherwise
 resolve and evaluate its limits for each of them only to find none: 14 % of a balance read's
 instructions, 9 % of a consume's (bench/README.md). As a request filter alone it still ran
-its before-request check to learn that (another 7 % of a read), so ``GatedLimiter`` asks
-first.
+its hooks to learn that (another 9 % of a read), so ``_gate_hooks`` asks first.
 """
 
+import functools
 import hashlib
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_jwt_extended import get_jwt_identity
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -101,26 +101,9 @@ def _no_limit_applies() -> bool:
     return not is_limited_view(view)
 
 
-class GatedLimiter(Limiter):
-    """Flask-Limiter whose before-request check runs only where a limit can apply.
-
-    Flask-Limiter 4 registers that check for every request and has no switch to leave it
-    out; with the request filter below it found no limit, but only after identifying the
-    view, resolving the limits and evaluating an empty list. A decorated view's own check
-    (``in_middleware=False``, from the decorator's wrapper) always runs.
-    """
-
-    def _check_request_limit(
-        self, callable_name: str | None = None, in_middleware: bool = True
-    ) -> None:
-        if in_middleware and _no_limit_applies():
-            return
-        super()._check_request_limit(callable_name, in_middleware)
-
-
 def build_limiter() -> Limiter:
     """The unbound extension (``src.extensions.limiter``); ``init_rate_limits`` binds it."""
-    limiter = GatedLimiter(
+    limiter = Limiter(
         ip_key,
         application_limits=[
             ApplicationLimit(
@@ -173,9 +156,74 @@ def _retry_after(error: RateLimitExceeded) -> int:
     return max(1, error.limit.limit.get_expiry())
 
 
+_LIMITS_APPLY = "limits_apply"  # on flask.g: the gate's answer, asked once per request
+
+
+def _limits_apply() -> bool:
+    """Asked by the gated before-request hook; a hook that runs without it (an earlier
+    before-request hook answered) runs as Flask-Limiter would."""
+    return bool(g.get(_LIMITS_APPLY, True))
+
+
+def _gate_hooks(app: Flask, registered: Callable[[], None]) -> None:
+    """Run ``registered`` (Flask-Limiter's ``init_app``) and wrap the hooks it adds to the
+    app so that each runs only where a limit can apply.
+
+    Flask-Limiter 4 adds a before-request check, an after-request header injection and a
+    teardown for every request, and has no switch to leave them out. With the request
+    filter alone they found no limit, but only after identifying the view, resolving and
+    evaluating an empty list of limits, and reading their per-request context. Its hooks
+    are found by comparing Flask's hook lists before and after, not by their private names.
+    A decorated view's own check comes from its decorator, not from these hooks, and always
+    runs.
+    """
+    before = {name: list(getattr(app, name).get(None, [])) for name in _HOOK_LISTS}
+    registered()
+    for name, wrap in _HOOK_LISTS.items():
+        hooks = getattr(app, name).get(None, [])
+        hooks[:] = [hook if hook in before[name] else wrap(hook) for hook in hooks]
+
+
+def _gated_before(hook: Callable[[], object]) -> Callable[[], object]:
+    @functools.wraps(hook)
+    def gated() -> object:
+        applies = not _no_limit_applies()
+        setattr(g, _LIMITS_APPLY, applies)
+        return hook() if applies else None
+
+    return gated
+
+
+def _gated_after(hook: Callable[[Response], Response]) -> Callable[[Response], Response]:
+    @functools.wraps(hook)
+    def gated(response: Response) -> Response:
+        return hook(response) if _limits_apply() else response
+
+    return gated
+
+
+def _gated_teardown(
+    hook: Callable[[BaseException | None], None],
+) -> Callable[[BaseException | None], None]:
+    @functools.wraps(hook)
+    def gated(error: BaseException | None) -> None:
+        if _limits_apply():
+            hook(error)
+
+    return gated
+
+
+_HOOK_LISTS: dict[str, Callable[[Any], Any]] = {
+    "before_request_funcs": _gated_before,
+    "after_request_funcs": _gated_after,
+    "teardown_request_funcs": _gated_teardown,
+}
+
+
 def init_rate_limits(app: Flask) -> None:
     """Bind the limiter to ``app`` and answer a breach as the API's other errors are."""
-    _limiter().init_app(app)
+    limiter = _limiter()
+    _gate_hooks(app, lambda: limiter.init_app(app))
 
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limited(error: RateLimitExceeded) -> tuple[Response, int]:

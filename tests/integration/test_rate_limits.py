@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import redis
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask import request
 from flask_limiter import Limiter
+from flask_limiter._extension import LimiterContext
 from flask_limiter.util import get_qualified_name
 
 from src.app import BillingApp
@@ -231,31 +233,49 @@ def test_the_limiter_is_skipped_only_where_no_limit_applies(app: BillingApp) -> 
     }
 
 
-def test_flask_limiter_evaluates_limits_only_where_one_applies(
+def test_flask_limiter_runs_only_where_a_limit_applies(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The gate in front of Flask-Limiter's before-request check: a request no limit applies
-    to never reaches the library's evaluation; a service write and a decorated view do.
-    The library's own evaluation runs, counted on its way in."""
-    evaluations: list[str] = []
-    evaluate = getattr(Limiter, "_Limiter__evaluate_limits")
+    """The gate in front of Flask-Limiter's hooks (before-request check, after-request
+    headers, teardown): a request no limit applies to reaches none of them; a service write
+    and a decorated view reach all three. The library's own code runs, counted on its way
+    in."""
+    calls: list[tuple[str, str]] = []
 
-    def counted(self: Limiter, endpoint: str, limits: Any) -> None:
-        evaluations.append(endpoint)
-        evaluate(self, endpoint, limits)
+    def counted(owner: type, name: str) -> None:
+        original = getattr(owner, name)
 
-    monkeypatch.setattr(Limiter, "_Limiter__evaluate_limits", counted)
+        def spy(self: Any, *args: Any) -> Any:
+            calls.append((name.rsplit("__", 1)[-1], request.endpoint or ""))
+            return original(self, *args)
+
+        monkeypatch.setattr(owner, name, spy)
+
+    counted(Limiter, "_Limiter__evaluate_limits")
+    counted(Limiter, "_Limiter__check_conditional_deductions")
+    counted(LimiterContext, "reset")
 
     assert client.get("/api/v1/token-bundles").status_code == 200
     assert client.get("/api/v1/user/tokens/balance").status_code == 401
-    assert evaluations == []
+    assert calls == []
 
     unsigned = client.post(
         f"/api/v1/service/users/{uuid.uuid4()}/tokens/consume",
         json={"amount": 1, "reference": "gate"},
     )
     assert unsigned.status_code == 401
-    assert evaluations == ["api.service.consume_for_user"]
+    service = "api.service.consume_for_user"
+    assert calls == [
+        ("evaluate_limits", service),
+        ("check_conditional_deductions", service),
+        ("reset", service),
+    ]
 
+    calls.clear()
     assert register(client, "10.0.0.20").status_code == 201
-    assert set(evaluations[1:]) == {"api.auth.register"}
+    assert {name for name, _ in calls} == {
+        "evaluate_limits",
+        "check_conditional_deductions",
+        "reset",
+    }
+    assert {endpoint for _, endpoint in calls} == {"api.auth.register"}
