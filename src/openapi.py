@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
+from spectree.plugins.base import Context
+from spectree.plugins.flask_plugin import FlaskPlugin
 
 from src.errors import ValidationFailed, validation_failed
 from src.schemas.common import ErrorResponse
@@ -214,8 +216,29 @@ class BillingSpecTree(SpecTree):
         return make_truthful(super()._generate_spec())
 
 
+class ModelFreeRequestsPlugin(FlaskPlugin):
+    """spectree's Flask plugin, which skips the request's side when a route declares no
+    request model.
+
+    With nothing to validate, spectree still copies every header and parses the cookies to
+    hand them to no model: 11.5 % of a balance read's instructions (bench/README.md, eighth
+    session). The view sees the same empty ``request.context``, and the response is
+    serialized and checked as before.
+    """
+
+    def request_validation(
+        self, request: Any, query: Any, json: Any, form: Any, headers: Any, cookies: Any
+    ) -> None:
+        if query is None and json is None and form is None and headers is None and cookies is None:
+            request.context = Context(None, None, None, None, None)
+            return
+        validate = super().request_validation  # untyped in spectree
+        validate(request, query, json, form, headers, cookies)  # type: ignore[no-untyped-call]
+
+
 spec = BillingSpecTree(
     "flask",
+    backend=ModelFreeRequestsPlugin,
     title="Billing API",
     version="1.0.0",
     description="Checkout, payment capture and token ledger. All money is a decimal string.",

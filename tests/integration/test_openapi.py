@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from spectree.plugins.flask_plugin import FlaskPlugin
+
 from src.openapi import REQUEST_TEXT_PATTERN, stripped_text_pattern
+from tests.support.api import RegisteredUser
 
 
 @pytest.fixture
@@ -170,3 +173,31 @@ def test_options_on_an_admin_route_is_answered_with_allow(client: FlaskClient) -
 
     assert response.status_code == 200
     assert "GET" in response.headers["Allow"]
+
+
+def test_spectree_reads_the_request_only_where_a_route_declares_a_request_model(
+    client: FlaskClient, user: RegisteredUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The balance declares none: spectree's copy of its headers and cookies is skipped, and
+    its response is still the declared model's JSON. A query model is still validated."""
+    validated: list[str] = []
+    spectree_request_validation = FlaskPlugin.request_validation
+
+    def spy(plugin: FlaskPlugin, request: Any, *models: Any) -> None:
+        validated.append(request.full_path)
+        spectree_request_validation(plugin, request, *models)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(FlaskPlugin, "request_validation", spy)
+    balance = client.get("/api/v1/user/tokens/balance", headers=user.headers)
+    page = client.get("/api/v1/user/tokens/transactions?limit=5", headers=user.headers)
+    refused = client.get("/api/v1/user/tokens/transactions?limit=zero", headers=user.headers)
+
+    assert balance.status_code == 200 and balance.mimetype == "application/json"
+    assert set(balance.get_json()) >= {"balance", "held", "total_purchased", "total_spent"}
+    assert page.status_code == 200 and "items" in page.get_json()
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "validation_failed"
+    assert validated == [
+        "/api/v1/user/tokens/transactions?limit=5",
+        "/api/v1/user/tokens/transactions?limit=zero",
+    ]
