@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ClauseElement, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -95,16 +95,3 @@ def run(connection: PoolProxiedConnection, sql: str, arguments: Arguments = ()) 
 def driver_value(value: object) -> object:
     """psycopg2 adapts str, int, datetime and None itself; a UUID goes as its text."""
     return str(value) if isinstance(value, uuid.UUID) else value
-
-
-class CompiledSelect:
-    """A Core statement's SQL as the engine's dialect compiles it, compiled once."""
-
-    def __init__(self, statement: ClauseElement) -> None:
-        self._statement = statement
-        self._sql: str | None = None
-
-    def sql(self, engine: Engine) -> str:
-        if self._sql is None:
-            self._sql = self._statement.compile(dialect=engine.dialect).string
-        return self._sql

@@ -50,29 +50,40 @@ class PreparedStatement:
     statement: ClauseElement
     parameters: Sequence[tuple[str, str]]
     _sql: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # The key in a pooled connection's ``info`` (SQLAlchemy's ``Connection.info`` is the same
+    # dictionary), set once the statement is prepared there; and the EXECUTE. Both are made
+    # once: the balance read runs them on every request.
+    _marker: str = field(init=False, compare=False, repr=False)
+    _execute: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        placeholders = ", ".join("%s" for _ in self.parameters)
+        object.__setattr__(self, "_marker", f"prepared:{self.name}")
+        object.__setattr__(self, "_execute", f"EXECUTE {self.name}({placeholders})")
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
         if not connection.info.get(self._marker):
             connection.exec_driver_sql(self._prepare_sql(connection.dialect))
             connection.info[self._marker] = True
-        return connection.exec_driver_sql(self._execute_sql(), self._arguments(values))
+        return connection.exec_driver_sql(self._execute, self._arguments(values))
 
     def fetch_one_alone(self, engine: Engine, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The statement's one row, run as a transaction of its own (``engine`` autocommits)."""
+        row = self.fetch_first_alone(engine, values)
+        if row is None:
+            raise LookupError(f"{self.name} returned no row")
+        return row
+
+    def fetch_first_alone(
+        self, engine: Engine, values: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The first row, or None, run as a transaction of its own (``engine`` autocommits)."""
         with pooled_connection(engine) as connection:
             if not connection.info.get(self._marker):
                 run(connection, self._prepare_sql(engine.dialect))
                 connection.info[self._marker] = True
-            row = fetch_one(connection, self._execute_sql(), self._arguments(values))
-        if row is None:
-            raise LookupError(f"{self.name} returned no row")
-        return tuple(row)
-
-    @property
-    def _marker(self) -> str:
-        """The key in the pooled connection's ``info`` (SQLAlchemy's ``Connection.info`` is
-        the same dictionary): set once the statement is prepared there."""
-        return f"prepared:{self.name}"
+            row = fetch_one(connection, self._execute, self._arguments(values))
+        return None if row is None else tuple(row)
 
     def _arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(driver_value(values[name]) for name, _ in self.parameters)
@@ -93,10 +104,6 @@ class PreparedStatement:
             types = ", ".join(sql_type for _, sql_type in self.parameters)
             self._sql["prepare"] = f"PREPARE {self.name} ({types}) AS {body}"
         return self._sql["prepare"]
-
-    def _execute_sql(self) -> str:
-        placeholders = ", ".join("%s" for _ in self.parameters)
-        return f"EXECUTE {self.name}({placeholders})"
 
 
 def prefixed_binds(request: object) -> dict[str, Any]:

@@ -111,13 +111,19 @@ def test_a_consume_under_the_reload_threshold_runs_in_the_transaction_with_its_j
 def test_a_balance_read_is_one_autocommit_statement(
     app: BillingApp, client: FlaskClient, funded: RegisteredUser
 ) -> None:
+    with recorded_statements(app) as first:
+        client.get("/api/v1/user/tokens/balance", headers=funded.headers)
     with recorded_statements(app) as statements:
         response = client.get("/api/v1/user/tokens/balance", headers=funded.headers)
 
     assert response.status_code == 200
     assert response.get_json()["balance"] == 100
-    assert len(statements) == 1 and statements[0][0] == "autocommit", statements
-    assert "FROM user_token_balances" in statements[0][1]
+    assert [sql.split(" AS ")[0] for _, sql in first] == [
+        "PREPARE billing_balance (uuid)",  # once per pooled connection
+        "EXECUTE billing_balance(%s)",
+    ]
+    assert "FROM user_token_balances" in first[0][1]
+    assert statements == [("autocommit", "EXECUTE billing_balance(%s)")]
 
 
 def test_a_replay_takes_the_full_path_and_answers_the_first_charge(
