@@ -10,8 +10,9 @@ long as the DBAPI connection; a prepared statement survives rollbacks and lives 
 the session), and runs ``EXECUTE name(...)``, which PostgreSQL plans once and reuses.
 
 ``execute`` runs it on a SQLAlchemy ``Connection`` (in the session's transaction);
-``fetch_one_alone`` on a pooled connection of its own through the driver (driver.py), for
-the statement that is a whole command.
+``fetch_one_alone`` and ``fetch_first_alone`` on a pooled connection of their own through
+the driver (driver.py), for a statement that is a whole command: the consume's, and the
+balance read, for which parsing and planning were most of PostgreSQL's work.
 
 Preparing lazily, not on connect, keeps connections that never consume (migrations on an
 empty database, the CLI) free of it. Behind a transaction-pooling proxy (pgbouncer in
