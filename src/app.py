@@ -31,13 +31,15 @@ class BillingApp(Flask):
     # closures pass through it too, and must not pile up.
     SYNC_FUNCTIONS_KEPT = 1024
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._sync_functions: dict[Callable[..., Any], Callable[..., Any]] = {}
+        super().__init__(*args, **kwargs)
+
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask's, with each function's answer kept: Flask asks ``iscoroutinefunction`` of
         every hook and view on every request (2.5 % of a balance read's instructions,
         bench/README.md, eighth session), and the answer never changes for a function."""
-        kept: dict[Callable[..., Any], Callable[..., Any]] = self.__dict__.setdefault(
-            "_sync_functions", {}
-        )
+        kept = self._sync_functions
         synced = kept.get(func)
         if synced is None:
             if len(kept) >= self.SYNC_FUNCTIONS_KEPT:

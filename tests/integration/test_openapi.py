@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-
 from spectree.plugins.flask_plugin import FlaskPlugin
 
 from src.openapi import REQUEST_TEXT_PATTERN, stripped_text_pattern
