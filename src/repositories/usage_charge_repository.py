@@ -12,9 +12,18 @@ balance row locked. Here data-modifying CTEs do it all at once:
   in which the entitlement order ends at "tokens";
 - ``claim`` inserts the usage row, complete, from what ``debit`` returned (no row when
   nothing was debited), and ``entry`` the ledger entry with ``sequence = version``;
-- the outer SELECT also returns what the caller needs to decide the rest without another
-  trip: which condition stopped the debit, the balance as of the snapshot, and the armed
-  auto-reload threshold.
+- the outer SELECT returns the new balance and version, and in the transaction's form the
+  armed auto-reload threshold (the handler defers the reload job when the use crossed it).
+
+When nothing was charged, a second statement (``diagnose``) reads why: an earlier use of
+the reference, a covering subscription, trial credit, the balance and what is held, and the
+threshold. Only the refused and the rare uses pay that trip. The charge used to read those
+six values itself, on every use: PostgreSQL planned and ran six more sub-selects per
+consume, under the balance row's lock, for a 402 or a hand-over to the full path (0.035 ms
+of PostgreSQL's CPU on each of the consume's 0.35 ms, bench/README.md, ninth session).
+Being read after the charge, they can show a later state than the one the charge saw; the
+caller already treats a refusal that they do not explain as a race and lets the full path
+decide with fresh data (services/usage_fast_path.py).
 
 A concurrent use of the same reference is serialised by the unique index on
 ``(user_id, reference)``: the loser's INSERT fails with 23505 and, a statement being
@@ -40,6 +49,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Engine,
     Integer,
     Exists,
@@ -85,7 +95,13 @@ class ReferenceClaimedConcurrently(RetryableConflict):
 
 @dataclass(frozen=True)
 class OneStatementCharge:
-    """What the statement did. ``balance`` / ``version`` are set when it charged."""
+    """What the statement did. ``balance`` / ``version`` are set when it charged; the
+    reasons (from ``reference_seen`` to ``snapshot_held``) are read only when it did not.
+
+    ``reload_threshold`` is the armed threshold (None: auto-reload off) wherever the caller
+    needs it: from the transaction's form, and from the diagnosis of a refusal. A charge by
+    the form that commits alone leaves it None, as the charge proves that the use did not
+    take the balance under an armed threshold (the guard), so no reload is due."""
 
     balance: int | None
     version: int | None
@@ -99,6 +115,21 @@ class OneStatementCharge:
     @property
     def charged(self) -> bool:
         return self.balance is not None
+
+    @classmethod
+    def of_charge(
+        cls, balance: int, version: int, reload_threshold: int | None
+    ) -> "OneStatementCharge":
+        return cls(
+            balance=balance,
+            version=version,
+            reference_seen=False,
+            covered_by_subscription=False,
+            trial_remaining=None,
+            snapshot_balance=None,
+            snapshot_held=None,
+            reload_threshold=reload_threshold,
+        )
 
 
 @dataclass(frozen=True)
@@ -117,46 +148,49 @@ class ChargeRequest:
         return prefixed_binds(self)
 
 
+# The conditions of the charge, each built afresh where it is used: one clause object in two
+# places of a statement confuses the cache's extraction of its literal values.
+
+
+def _reference_seen(user_id: BindParameter[Any], reference: BindParameter[Any]) -> Exists:
+    usages = table_of(TokenUsage)
+    return exists().where(usages.c.user_id == user_id, usages.c.reference == reference)
+
+
+def _covered(user_id: BindParameter[Any]) -> Exists:
+    """An open subscription whose plan covers uses (not metered)."""
+    subscriptions = table_of(Subscription)
+    plans = table_of(Plan)
+    open_status = or_(
+        *(
+            subscriptions.c.status == literal(status.value, subscriptions.c.status.type)
+            for status in OPEN_SUBSCRIPTION_STATUSES
+        )
+    )
+    return exists().where(
+        subscriptions.c.user_id == user_id,
+        open_status,  # OR of equalities: an IN list would be expanded at every execution
+        plans.c.id == subscriptions.c.plan_id,
+        plans.c.usage_metered.is_(false()),
+    )
+
+
+def _trial(user_id: BindParameter[Any]) -> ScalarSelect[Any]:
+    users = table_of(User)
+    return select(users.c.trial_remaining).where(users.c.id == user_id).scalar_subquery()
+
+
 def _build_statement(alone: bool) -> Select[Any]:
     """``alone``: the form that commits by itself (module docstring)."""
     balances = table_of(UserTokenBalance)
     usages = table_of(TokenUsage)
     ledger = table_of(TokenTransaction)
-    users = table_of(User)
-    subscriptions = table_of(Subscription)
-    plans = table_of(Plan)
     reloads = table_of(AutoReloadSetting)
 
     user_id = bindparam("p_user_id", type_=Uuid)
     amount = bindparam("p_amount", type_=Integer)
     reference = bindparam("p_reference", type_=String)
     now = bindparam("p_now", type_=balances.c.updated_at.type)
-
-    # Each use of a condition gets its own clause (built by these functions): one object
-    # in two places of a statement confuses the cache's extraction of its literal values.
-    def seen() -> Exists:
-        return exists().where(usages.c.user_id == user_id, usages.c.reference == reference)
-
-    def covered() -> Exists:
-        open_status = or_(
-            *(
-                subscriptions.c.status == literal(status.value, subscriptions.c.status.type)
-                for status in OPEN_SUBSCRIPTION_STATUSES
-            )
-        )
-        return exists().where(
-            subscriptions.c.user_id == user_id,
-            open_status,  # OR of equalities: an IN list would be expanded at every execution
-            plans.c.id == subscriptions.c.plan_id,
-            plans.c.usage_metered.is_(false()),
-        )
-
-    def trial() -> ScalarSelect[Any]:
-        return select(users.c.trial_remaining).where(users.c.id == user_id).scalar_subquery()
-
-    def snapshot(column: str) -> ScalarSelect[Any]:
-        query = select(balances.c[column]).where(balances.c.user_id == user_id)
-        return query.scalar_subquery()
 
     def reload_due() -> Exists:
         """An armed threshold the debited row's new balance would fall under."""
@@ -169,9 +203,9 @@ def _build_statement(alone: bool) -> Select[Any]:
     conditions = [
         balances.c.user_id == user_id,
         balances.c.balance - amount - balances.c.held >= 0,
-        ~seen(),
-        ~covered(),
-        trial() <= 0,
+        ~_reference_seen(user_id, reference),
+        ~_covered(user_id),
+        _trial(user_id) <= 0,
     ]
     if alone:
         conditions.append(~reload_due())
@@ -253,7 +287,7 @@ def _build_statement(alone: bool) -> Select[Any]:
         .returning(ledger.c.id)
         .cte("entry")
     )
-    return select(
+    charged = [
         select(debit.c.balance).scalar_subquery().label("balance"),
         select(debit.c.version).scalar_subquery().label("version"),
         # Referencing the two INSERTs keeps them in the statement (PostgreSQL runs a
@@ -261,15 +295,37 @@ def _build_statement(alone: bool) -> Select[Any]:
         # ids, each was turned into a ``uuid.UUID`` by the driver and dropped unread.
         select(claim.c.id).exists().label("usage_written"),
         select(entry.c.id).exists().label("entry_written"),
-        seen().label("reference_seen"),
-        covered().label("covered"),
-        trial().label("trial_remaining"),
+    ]
+    if not alone:
+        charged.append(armed_threshold(user_id).label("threshold"))
+    return select(*charged)
+
+
+def armed_threshold(user_id: BindParameter[Any]) -> ScalarSelect[Any]:
+    reloads = table_of(AutoReloadSetting)
+    query = select(reloads.c.threshold).where(
+        and_(reloads.c.user_id == user_id, reloads.c.enabled.is_(True))
+    )
+    return query.scalar_subquery()
+
+
+def _build_diagnosis() -> Select[Any]:
+    """Why a charge did not happen: the conditions of ``debit``, each as its value."""
+    balances = table_of(UserTokenBalance)
+    user_id = bindparam("p_user_id", type_=Uuid)
+    reference = bindparam("p_reference", type_=String)
+
+    def snapshot(column: str) -> ScalarSelect[Any]:
+        query = select(balances.c[column]).where(balances.c.user_id == user_id)
+        return query.scalar_subquery()
+
+    return select(
+        _reference_seen(user_id, reference).label("reference_seen"),
+        _covered(user_id).label("covered"),
+        _trial(user_id).label("trial_remaining"),
         snapshot("balance").label("snapshot"),
         snapshot("held").label("held"),
-        select(reloads.c.threshold)
-        .where(and_(reloads.c.user_id == user_id, reloads.c.enabled.is_(True)))
-        .scalar_subquery()
-        .label("threshold"),
+        armed_threshold(user_id).label("threshold"),
     )
 
 
@@ -290,6 +346,9 @@ PREPARED_CHARGE = PreparedStatement(
 PREPARED_CHARGE_ALONE = PreparedStatement(
     "billing_charge_usage_alone", _build_statement(alone=True), _PARAMETER_TYPES
 )
+PREPARED_DIAGNOSIS = PreparedStatement(
+    "billing_charge_diagnosis", _build_diagnosis(), (("p_user_id", "uuid"), ("p_reference", "text"))
+)
 
 
 class UsageChargeRepository:
@@ -299,19 +358,33 @@ class UsageChargeRepository:
 
     def charge_alone(self, request: ChargeRequest) -> OneStatementCharge:
         """Run the guarded statement as its own transaction (committed when it returns), sent
-        by the driver on a pooled connection (driver.py)."""
+        by the driver on a pooled connection (driver.py); diagnose a refusal the same way."""
         with _as_charge_errors():
-            row = PREPARED_CHARGE_ALONE.fetch_one_alone(
+            balance, version, *_ = PREPARED_CHARGE_ALONE.fetch_one_alone(
                 self._autocommit_engine, request.parameters()
             )
-        return _charge_of(row)
+        if balance is not None:
+            return OneStatementCharge.of_charge(balance, version, reload_threshold=None)
+        reasons = PREPARED_DIAGNOSIS.fetch_one_alone(
+            self._autocommit_engine, _diagnosis_values(request)
+        )
+        return _refusal_of(reasons)
 
     def charge_in_transaction(self, request: ChargeRequest) -> OneStatementCharge:
-        """Run the statement in the session's transaction (on its connection: no ORM)."""
+        """Run the statement in the session's transaction (on its connection: no ORM), and a
+        refusal's diagnosis in it too."""
         connection = self._session.connection()
         with _as_charge_errors():
             row = PREPARED_CHARGE.execute(connection, request.parameters()).one()
-        return _charge_of(tuple(row))
+        balance, version, _usage, _entry, threshold = tuple(row)
+        if balance is not None:
+            return OneStatementCharge.of_charge(balance, version, reload_threshold=threshold)
+        reasons = PREPARED_DIAGNOSIS.execute(connection, _diagnosis_values(request)).one()
+        return _refusal_of(tuple(reasons))
+
+
+def _diagnosis_values(request: ChargeRequest) -> dict[str, Any]:
+    return {"p_user_id": request.user_id, "p_reference": request.reference}
 
 
 @contextmanager
@@ -333,12 +406,12 @@ def _as_charge_errors() -> Iterator[None]:
         raise
 
 
-def _charge_of(row: tuple[Any, ...]) -> OneStatementCharge:
-    """The outer SELECT's columns, in ``_build_statement``'s order."""
-    balance, version, _usage, _entry, seen, covered, trial, snapshot, held, threshold = row
+def _refusal_of(row: tuple[Any, ...]) -> OneStatementCharge:
+    """The diagnosis's columns, in ``_build_diagnosis``'s order."""
+    seen, covered, trial, snapshot, held, threshold = row
     return OneStatementCharge(
-        balance=balance,
-        version=version,
+        balance=None,
+        version=None,
         reference_seen=bool(seen),
         covered_by_subscription=bool(covered),
         trial_remaining=trial,

@@ -25,8 +25,8 @@ from src.services.usage_service import LEDGER_DESCRIPTION_LENGTH
 
 @dataclass(frozen=True)
 class FastConsume:
-    """``charge`` is None when the use needs the full path. ``reload_threshold`` is read in
-    the same statement either way (None: auto-reload is off)."""
+    """``charge`` is None when the use needs the full path. ``reload_threshold``: the armed
+    threshold the full path or the reload needs (None: off, or no reload can be due)."""
 
     charge: UsageCharge | None
     reload_threshold: int | None

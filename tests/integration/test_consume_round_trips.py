@@ -126,6 +126,33 @@ def test_a_balance_read_is_one_autocommit_statement(
     assert statements == [("autocommit", "EXECUTE billing_balance(%s)")]
 
 
+def test_only_a_refused_consume_reads_why_in_a_second_statement(
+    app: BillingApp, client: FlaskClient, funded: RegisteredUser, count_rows: Any
+) -> None:
+    """The charge returns no reasons; a refusal reads them afterwards, on its own trip, and
+    still answers the full path's 402 with the balance it saw. A charge never reads them."""
+    assert consume(client, funded, 1, "warm-up").status_code == 201
+
+    with recorded_statements(app) as refused_statements:
+        refused = consume(client, funded, 100, "too-big")
+    with recorded_statements(app) as charged_statements:
+        charged = consume(client, funded, 99, "all-of-it")
+
+    assert refused.status_code == 402, refused.get_json()
+    assert refused.get_json()["error"]["details"] == {"balance": 99, "required": 100}
+    sent = [(engine, sql.split("(")[0]) for engine, sql in refused_statements]
+    assert sent == [
+        ("autocommit", "EXECUTE billing_charge_usage_alone"),
+        ("autocommit", "PREPARE billing_charge_diagnosis "),  # its first use on the connection
+        ("autocommit", "EXECUTE billing_charge_diagnosis"),
+    ]
+    assert charged.status_code == 201 and charged.get_json()["balance"] == 0
+    assert [sql.split("(")[0] for _, sql in charged_statements] == [
+        "EXECUTE billing_charge_usage_alone"
+    ]
+    assert count_rows(TokenUsage) == 2  # the warm-up and the last one: the refusal wrote none
+
+
 def test_a_replay_takes_the_full_path_and_answers_the_first_charge(
     app: BillingApp, client: FlaskClient, funded: RegisteredUser
 ) -> None:
