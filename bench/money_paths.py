@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench import cpu
 from bench.accounts import BenchUser, create_admin, grant_tokens, register_users
@@ -61,6 +62,7 @@ from bench.money_setup import (
 )
 from bench.options import add_common_arguments, check_counts, check_whole_seconds
 from bench.pgbench import PgbenchResult, pgbench_version, run_pgbench
+from bench.placement import ConnectionPlacement
 from bench.pyspy import record_workers, summarize
 from bench.report import display_path, load_average, percentile, print_machine, print_verdict
 from bench.server import ServerConfig, log_errors, log_path, serve_app_process
@@ -87,6 +89,7 @@ class Row:
     api_p99: float = math.nan
     pgbench_tps: float = math.nan
     pgbench_p99: float = math.nan
+    placement: str = ""  # how the API's connections were split among the workers
 
     @property
     def ratio(self) -> float:
@@ -106,7 +109,15 @@ class Run:
     last_cpu: cpu.CpuUse | None = None  # the CPU of the latest wrk or pgbench run
 
     def wrk(self, script: str, connections: int, duration: float, **env: str) -> WrkResult:
-        with cpu.measure(self.master_pid) as use:
+        return self.placed_wrk(script, connections, duration, **env)[0]
+
+    def placed_wrk(
+        self, script: str, connections: int, duration: float, **env: str
+    ) -> tuple[WrkResult, ConnectionPlacement]:
+        """``wrk``, and which worker held each of its connections halfway through."""
+        port = urlsplit(self.base_url).port or 80
+        placement = ConnectionPlacement(self.master_pid, port, after=duration / 2)
+        with cpu.measure(self.master_pid) as use, placement:
             result = run_wrk(
                 self.base_url,
                 script,
@@ -116,11 +127,11 @@ class Run:
                 environment=env,
             )
         print(f"  wrk: {result.describe()}")
-        print(f"  {use.describe(result.requests)}")
+        print(f"  {use.describe(result.requests)}; {placement.describe()}")
         self.last_cpu = use
         if not result.ok:
             self.problems.append(f"wrk {script} failed:\n{result.output[-2000:]}")
-        return result
+        return result, placement
 
     def pgbench(self, script: str, clients: int, users: Sequence[BenchUser]) -> PgbenchResult:
         with cpu.measure(self.master_pid) as use:
@@ -258,7 +269,7 @@ def balance_phase(run: Run, users: Sequence[BenchUser], connections: int) -> Row
         profiles = record_workers(
             run.master_pid, run.arguments.py_spy, "reads", run.arguments.duration
         )
-    result = run.wrk(
+    result, placement = run.placed_wrk(
         "get.lua",
         connections,
         run.arguments.duration,
@@ -266,6 +277,8 @@ def balance_phase(run: Run, users: Sequence[BenchUser], connections: int) -> Row
         BENCH_PATH="/api/v1/user/tokens/balance",
     )
     finish_profiles(profiles, run.arguments.duration)
+    if placement.split is not None:
+        row.placement = "+".join(str(count) for count in placement.split)
     row.api_rate = result.rate_of(200, 300)
     row.api_p50, row.api_p99 = result.p50_ms, result.p99_ms
     if result.requests != result.statuses["200"]:
@@ -385,7 +398,8 @@ def goals(rows: dict[str, Row], connections: int) -> list[str]:
             ),
             (
                 f"balance p99 < 2 ms at {LATENCY_CONNECTIONS} connections "
-                f"({latency.api_p99:.2f} ms)",
+                f"({latency.api_p99:.2f} ms; connections per worker "
+                f"{latency.placement or 'not sampled'})",
                 latency.api_p99 < 2,
             ),
         ]
