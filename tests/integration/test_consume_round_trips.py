@@ -4,6 +4,7 @@ the one-statement consume must still win. Every statement the app sends is recor
 
 import threading
 import time
+import uuid
 from typing import Any
 
 import psycopg2
@@ -13,10 +14,14 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from src.app import BillingApp
+from src.clock import utc_now
+from src.config import READ_BIND
 from src.extensions import db
 from src.models.token_ledger import TokenTransaction
 from src.models.token_usage import TokenUsage
 from src.jobs.names import AUTO_RELOAD_TASK
+from src.repositories.base import SessionProxy
+from src.repositories.usage_charge_repository import ChargeRequest, UsageChargeRepository
 from tests.support.api import ApiClient, RegisteredUser
 from tests.support.jobs import jobs
 from tests.support.pg_faults import row_lock
@@ -153,6 +158,49 @@ def test_only_a_refused_consume_reads_why_in_a_second_statement(
     assert count_rows(TokenUsage) == 2  # the warm-up and the last one: the refusal wrote none
 
 
+def test_the_transaction_form_reads_a_refusals_reasons_in_its_own_transaction(
+    app: BillingApp, client: FlaskClient, funded: RegisteredUser, demo_catalog: dict[str, Any]
+) -> None:
+    """The form the handler runs under an armed threshold returns the threshold with a charge;
+    when it charges nothing, the diagnosis runs on the same connection, in that transaction."""
+    body = {"enabled": True, "threshold": 40, "bundle_id": str(demo_catalog["tokens-50"])}
+    reload_url = "/api/v1/user/tokens/auto-reload"
+    assert client.put(reload_url, json=body, headers=funded.headers).status_code == 200
+
+    def request(amount: int, reference: str) -> ChargeRequest:
+        return ChargeRequest(
+            usage_id=uuid.uuid4(),
+            entry_id=uuid.uuid4(),
+            user_id=funded.id,
+            amount=amount,
+            reference=reference,
+            description=None,
+            ledger_description=f"Use {reference}",
+            api_key_id=None,
+            now=utc_now(),
+        )
+
+    with recorded_statements(app) as statements, app.app_context():
+        session: SessionProxy = db.session  # type: ignore[assignment]  # a subclass
+        charges = UsageChargeRepository(session, db.engines[READ_BIND])
+        refused = charges.charge_in_transaction(request(101, "too-big"))
+        charged = charges.charge_in_transaction(request(70, "crosses"))
+        db.session.rollback()
+
+    assert not refused.charged
+    assert (refused.snapshot_balance, refused.snapshot_held) == (100, 0)
+    assert (refused.reference_seen, refused.covered_by_subscription) == (False, False)
+    assert refused.trial_remaining == 0 and refused.reload_threshold == 40
+    assert (charged.balance, charged.reload_threshold) == (30, 40)
+    sent = [(engine, sql.split("(")[0]) for engine, sql in statements if sql.startswith("EXECUTE")]
+    assert sent == [
+        ("session", "EXECUTE billing_charge_usage"),
+        ("session", "EXECUTE billing_charge_diagnosis"),
+        ("session", "EXECUTE billing_charge_usage"),
+    ]
+    assert api_balance(client, funded) == 100  # rolled back: nothing was kept
+
+
 def test_a_replay_takes_the_full_path_and_answers_the_first_charge(
     app: BillingApp, client: FlaskClient, funded: RegisteredUser
 ) -> None:
@@ -236,3 +284,9 @@ def wait_for_lock_waiters(url: str, count: int, timeout: float = 15) -> None:
     finally:
         connection.close()
     raise AssertionError(f"fewer than {count} requests queued on the balance lock")
+
+
+def api_balance(client: FlaskClient, user: RegisteredUser) -> int:
+    response = client.get("/api/v1/user/tokens/balance", headers=user.headers)
+    assert response.status_code == 200
+    return int(response.get_json()["balance"])
