@@ -15,7 +15,7 @@ balance row locked. Here data-modifying CTEs do it all at once:
 - the outer SELECT returns the new balance and version, and in the transaction's form the
   armed auto-reload threshold (the handler defers the reload job when the use crossed it).
 
-When nothing was charged, a second statement (``diagnose``) reads why: an earlier use of
+When nothing was charged, a second statement (``_build_diagnosis``) reads why: an earlier use of
 the reference, a covering subscription, trial credit, the balance and what is held, and the
 threshold. Only the refused and the rare uses pay that trip. The charge used to read those
 six values itself, on every use: PostgreSQL planned and ran six more sub-selects per
@@ -297,11 +297,11 @@ def _build_statement(alone: bool) -> Select[Any]:
         select(entry.c.id).exists().label("entry_written"),
     ]
     if not alone:
-        charged.append(armed_threshold(user_id).label("threshold"))
+        charged.append(_armed_threshold(user_id).label("threshold"))
     return select(*charged)
 
 
-def armed_threshold(user_id: BindParameter[Any]) -> ScalarSelect[Any]:
+def _armed_threshold(user_id: BindParameter[Any]) -> ScalarSelect[Any]:
     reloads = table_of(AutoReloadSetting)
     query = select(reloads.c.threshold).where(
         and_(reloads.c.user_id == user_id, reloads.c.enabled.is_(True))
@@ -325,7 +325,7 @@ def _build_diagnosis() -> Select[Any]:
         _trial(user_id).label("trial_remaining"),
         snapshot("balance").label("snapshot"),
         snapshot("held").label("held"),
-        armed_threshold(user_id).label("threshold"),
+        _armed_threshold(user_id).label("threshold"),
     )
 
 
@@ -359,32 +359,27 @@ class UsageChargeRepository:
     def charge_alone(self, request: ChargeRequest) -> OneStatementCharge:
         """Run the guarded statement as its own transaction (committed when it returns), sent
         by the driver on a pooled connection (driver.py); diagnose a refusal the same way."""
+        values = request.parameters()
         with _as_charge_errors():
             balance, version, *_ = PREPARED_CHARGE_ALONE.fetch_one_alone(
-                self._autocommit_engine, request.parameters()
+                self._autocommit_engine, values
             )
         if balance is not None:
             return OneStatementCharge.of_charge(balance, version, reload_threshold=None)
-        reasons = PREPARED_DIAGNOSIS.fetch_one_alone(
-            self._autocommit_engine, _diagnosis_values(request)
-        )
-        return _refusal_of(reasons)
+        # The diagnosis takes the two of the charge's parameters it names.
+        return _refusal_of(PREPARED_DIAGNOSIS.fetch_one_alone(self._autocommit_engine, values))
 
     def charge_in_transaction(self, request: ChargeRequest) -> OneStatementCharge:
         """Run the statement in the session's transaction (on its connection: no ORM), and a
         refusal's diagnosis in it too."""
         connection = self._session.connection()
+        values = request.parameters()
         with _as_charge_errors():
-            row = PREPARED_CHARGE.execute(connection, request.parameters()).one()
+            row = PREPARED_CHARGE.execute(connection, values).one()
         balance, version, _usage, _entry, threshold = tuple(row)
         if balance is not None:
             return OneStatementCharge.of_charge(balance, version, reload_threshold=threshold)
-        reasons = PREPARED_DIAGNOSIS.execute(connection, _diagnosis_values(request)).one()
-        return _refusal_of(tuple(reasons))
-
-
-def _diagnosis_values(request: ChargeRequest) -> dict[str, Any]:
-    return {"p_user_id": request.user_id, "p_reference": request.reference}
+        return _refusal_of(tuple(PREPARED_DIAGNOSIS.execute(connection, values).one()))
 
 
 @contextmanager
